@@ -1,0 +1,1 @@
+"""Circuits: each defined once, realized as rate (numpy) and spiking (Brian2)."""

@@ -1,0 +1,103 @@
+"""Command line: ``neurosim list | run | compare | reproduce``.
+
+Bad input (unknown protocol or parameter, out-of-range or malformed value)
+prints one line ``neurosim: error: ...`` and exits with status 2 before
+anything is written.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .experiment import BACKEND_CHOICES, DEVICE_CHOICES, run_protocol
+from .protocol import ParameterError, get_protocol, protocol_names
+from .suites import SUITES, run_suite
+
+
+def _parse_sets(items: list[str]) -> dict[str, str]:
+    overrides: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ParameterError(f"--set expects NAME=V1,V2,... (got {item!r})")
+        overrides[name.strip()] = value.strip()
+    return overrides
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("protocol", help="protocol name (see `neurosim list`)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=V1,V2,...",
+                        help="parameter values; several values make a sweep axis")
+    parser.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    parser.add_argument("--out", default=None, help="result folder (default results/PROTOCOL)")
+    parser.add_argument("--device", default="runtime", choices=DEVICE_CHOICES,
+                        help="Brian2 device for spiking/brian2 backends")
+    parser.add_argument("--jobs", type=int, default=None, help="local worker processes")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="Dask scheduler address, or 'local' for a LocalCluster")
+    parser.add_argument("--record", action="store_true",
+                        help="also save spike rasters / state traces of one episode")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list protocols with their parameters")
+    run = sub.add_parser("run", help="run a protocol on one backend")
+    _common(run)
+    run.add_argument("--backend", default=None, choices=BACKEND_CHOICES,
+                     help="realization (default: the protocol's first)")
+    compare = sub.add_parser("compare", help="run a protocol on two backends side by side")
+    _common(compare)
+    compare.add_argument("--backends", default="rate,spiking",
+                         help="comma-separated backends (default rate,spiking)")
+    reproduce = sub.add_parser("reproduce", help="run a suite of protocols (a paper's figures)")
+    reproduce.add_argument("suite", choices=sorted(SUITES))
+    reproduce.add_argument("--out", default="results")
+    reproduce.add_argument("--seed", type=int, default=0)
+    reproduce.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def _list() -> None:
+    for name in protocol_names():
+        protocol = get_protocol(name)
+        print(f"{name:28s} {protocol.description}")
+        print(f"{'':28s} backends: {', '.join(protocol.backends)}")
+        for pname, param in protocol.params.items():
+            print(f"{'':30s}{pname} = {param.default}  {param.help}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            _list()
+            return 0
+        if args.command == "reproduce":
+            summaries = run_suite(args.suite, args.out, seed=args.seed, progress=not args.quiet)
+            for name, summary in summaries.items():
+                print(f"{name}: {json.dumps(summary['headline'], default=str)}")
+            return 0
+        if args.command == "run":
+            backends = (args.backend or get_protocol(args.protocol).backends[0],)
+        else:
+            backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
+            if len(backends) < 2:
+                raise ParameterError("--backends needs at least two backends")
+        summary = run_protocol(args.protocol, _parse_sets(args.set), backends=backends,
+                               out=args.out or f"results/{args.protocol}", seed=args.seed,
+                               jobs=args.jobs, scheduler=args.scheduler, device=args.device,
+                               record=args.record, progress=not args.quiet)
+        print(json.dumps(summary["headline"], indent=2, default=str))
+        return 0
+    except ParameterError as error:
+        print(f"neurosim: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Run a protocol into a result folder: grid, sweep, tidy records, summary, figure."""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .protocol import ParameterError, Protocol, RunContext, get_protocol
+from .results import FIGURE, ResultStore, atomic_save_figure, point_id, write_summary
+from .sweep import execute, expand_grid
+
+BACKEND_CHOICES = ("rate", "spiking", "brian2", "graph")
+DEVICE_CHOICES = ("runtime", "cpp_standalone", "cuda")
+
+
+@dataclass(frozen=True)
+class PointTask:
+    """A picklable call of one protocol point (sent to worker processes)."""
+
+    protocol: str
+    device: str
+    record_dir: str | None
+    progress: bool
+
+    def __call__(self, point: dict, seed: np.random.SeedSequence) -> list[dict]:
+        protocol = get_protocol(self.protocol)
+        context = RunContext(backend=point["backend"], device=self.device,
+                             record_dir=self.record_dir, progress=self.progress)
+        params = {k: v for k, v in point.items() if k != "backend"}
+        return protocol.run_point(params, seed, context)
+
+
+def versions() -> dict:
+    import neurosim
+
+    found = {"python": platform.python_version(), "neurosim": neurosim.__version__,
+             "numpy": np.__version__, "pandas": pd.__version__}
+    for name in ("brian2", "networkx", "scipy", "torch"):
+        module = __import__("sys").modules.get(name)
+        if module is not None:
+            found[name] = getattr(module, "__version__", "?")
+    return found
+
+
+def default_jobs(backends: tuple[str, ...]) -> int:
+    """Rate points run in parallel processes; spiking points share one build, serially."""
+    return (os.cpu_count() or 1) if set(backends) <= {"rate", "graph"} else 1
+
+
+def backend_gap(frame: pd.DataFrame, protocol: Protocol, values: dict) -> dict:
+    """Largest absolute difference of the seed-averaged metric between backends."""
+    keys = [name for name in values if name not in ("seeds",)] + list(protocol.compare_on)
+    keys = [k for k in keys if k in frame.columns]
+    means = frame.groupby(keys + ["backend"], dropna=False)[protocol.metric].mean().unstack("backend")
+    if means.shape[1] < 2:
+        return {}
+    gap = (means.max(axis=1) - means.min(axis=1)).abs()
+    return {f"max_abs_{protocol.metric}_gap": float(gap.max()),
+            f"mean_abs_{protocol.metric}_gap": float(gap.mean())}
+
+
+def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
+                 backends: tuple[str, ...] = ("rate",), out: str | os.PathLike = "results",
+                 seed: int = 0, jobs: int | None = None, scheduler: str | None = None,
+                 device: str = "runtime", record: bool = False, progress: bool = True) -> dict:
+    """Run (or resume) ``name`` into ``out`` and return its summary."""
+    started = time.perf_counter()
+    protocol = get_protocol(name)
+    for backend in backends:
+        if backend not in protocol.backends:
+            raise ParameterError(f"protocol {name} has no {backend!r} backend; "
+                                 f"available: {', '.join(protocol.backends)}")
+    if device not in DEVICE_CHOICES:
+        raise ParameterError(f"unknown device {device!r}; choose from {', '.join(DEVICE_CHOICES)}")
+    if seed < 0:
+        raise ParameterError(f"--seed must be >= 0 (got {seed})")
+    if device == "cuda" and set(backends) - {"rate", "graph"}:
+        from .devices import require_cuda
+
+        require_cuda()
+    values = {"backend": list(backends), **protocol.resolve(overrides or {})}
+    points = expand_grid(values)
+    out = Path(out)
+    store = ResultStore(out)
+    done = store.done
+    pending = [p for p in points if point_id(p) not in done]
+    task = PointTask(name, device, str(out / "record") if record else None,
+                     progress and len(points) == 1)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(points), initial=len(points) - len(pending), desc=name,
+               unit="point", disable=not progress or not pending, leave=False)
+    for point, records in execute(task, pending, seed,
+                                  jobs=jobs or default_jobs(backends), scheduler=scheduler):
+        store.add(point, records)
+        bar.update()
+    bar.close()
+    ids = {point_id(p) for p in points}
+    frame = store.frame[store.frame["point_id"].astype(str).isin(ids)].reset_index(drop=True)
+    headline = protocol.summarize(frame, values)
+    if len(backends) > 1:
+        headline.update(backend_gap(frame, protocol, values))
+    summary = {"protocol": name, "figure": protocol.figure, "headline": headline,
+               "parameters": values, "seed": seed, "device": device,
+               "points": len(points), "resumed_points": len(points) - len(pending),
+               "elapsed_s": round(time.perf_counter() - started, 3), "versions": versions()}
+    write_summary(out, summary)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure = protocol.plot(frame, values)
+    atomic_save_figure(figure, out / FIGURE)
+    plt.close(figure)
+    return summary

@@ -1,0 +1,158 @@
+"""Protocol definition and registry.
+
+A protocol is a module in ``neurosim.protocols`` that defines ``PROTOCOL``, a
+:class:`Protocol`. The engine expands its parameters into a grid of points,
+calls ``run_point`` once per point (all seeds of a point in one call, so the
+rate backend can put them on its batch axis), collects the tidy records, and
+hands them to ``summarize`` and ``plot``.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+
+class ParameterError(ValueError):
+    """A bad user-supplied parameter; the CLI prints it as one line, exit 2."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One protocol parameter.
+
+    ``default`` is a scalar or a list (a list is a sweep axis by default).
+    ``check`` returns an error message for a bad value, or None.
+    """
+
+    default: Any
+    kind: type = float
+    help: str = ""
+    check: Callable[[Any], str | None] | None = None
+    choices: tuple | None = None
+
+    def parse(self, name: str, text: str) -> Any:
+        try:
+            if self.kind is bool:
+                low = text.strip().lower()
+                if low not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError
+                value = low in ("true", "1", "yes")
+            elif self.kind is int:
+                as_float = float(text)
+                if not as_float.is_integer():
+                    raise ValueError
+                value = int(as_float)
+            else:
+                value = self.kind(text.strip())
+        except ValueError:
+            raise ParameterError(
+                f"parameter {name}: cannot read {text!r} as {self.kind.__name__}") from None
+        self.validate(name, value)
+        return value
+
+    def validate(self, name: str, value: Any) -> None:
+        if self.kind in (int, float) and isinstance(value, float) and not np.isfinite(value):
+            raise ParameterError(f"parameter {name}: {value} is not a finite number")
+        if self.choices is not None and value not in self.choices:
+            raise ParameterError(
+                f"parameter {name}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+        if self.check is not None:
+            message = self.check(value)
+            if message:
+                raise ParameterError(f"parameter {name}: {message} (got {value})")
+
+
+def positive(value) -> str | None:
+    return None if value > 0 else "must be > 0"
+
+
+def non_negative(value) -> str | None:
+    return None if value >= 0 else "must be >= 0"
+
+
+def probability(value) -> str | None:
+    return None if 0 <= value <= 1 else "must lie in [0, 1]"
+
+
+def fraction_below_one(value) -> str | None:
+    return None if 0 <= value < 1 else "must lie in [0, 1)"
+
+
+def correlation(value) -> str | None:
+    return None if -1 <= value <= 1 else "must lie in [-1, 1]"
+
+
+@dataclass
+class RunContext:
+    """What a point's run needs besides its parameters."""
+
+    backend: str = "rate"
+    device: str = "runtime"
+    record_dir: str | None = None
+    progress: bool = False
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class Protocol:
+    """A benchmark: parameters, a per-point run, a summary and a figure.
+
+    run_point(point, seed_sequence, context) -> list of record dicts (metrics
+        and inner coordinates such as T or seed); the engine adds the point's
+        parameters and the backend to every record.
+    summarize(frame, params) -> flat dict of headline numbers.
+    plot(frame, params) -> matplotlib Figure.
+    metric, compare_on: what ``neurosim compare`` sets side by side (the metric,
+        averaged over seeds, at each point and each value of compare_on).
+    """
+
+    name: str
+    description: str
+    params: dict[str, Param]
+    run_point: Callable[[dict, np.random.SeedSequence, RunContext], list[dict]]
+    summarize: Callable[[Any, dict], dict]
+    plot: Callable[[Any, dict], Any]
+    backends: tuple[str, ...] = ("rate",)
+    figure: str = ""
+    metric: str = "accuracy"
+    compare_on: tuple[str, ...] = ()
+
+    def defaults(self) -> dict[str, list]:
+        return {name: list(p.default) if isinstance(p.default, (list, tuple)) else [p.default]
+                for name, p in self.params.items()}
+
+    def resolve(self, overrides: dict[str, str]) -> dict[str, list]:
+        """Defaults updated by ``NAME=V1,V2`` overrides (already split by name)."""
+        values = self.defaults()
+        for name, text in overrides.items():
+            if name not in self.params:
+                raise ParameterError(
+                    f"unknown parameter {name!r} for protocol {self.name}; "
+                    f"known: {', '.join(self.params)}")
+            items = [item for item in text.split(",")]
+            if any(not item.strip() for item in items):
+                raise ParameterError(f"parameter {name}: malformed value list {text!r}")
+            values[name] = [self.params[name].parse(name, item) for item in items]
+        for name, items in values.items():
+            for item in items:
+                self.params[name].validate(name, item)
+        return values
+
+
+def protocol_names() -> list[str]:
+    import neurosim.protocols as package
+
+    return sorted(info.name.replace("_", "-") for info in pkgutil.iter_modules(package.__path__)
+                  if not info.name.startswith("_"))
+
+
+def get_protocol(name: str) -> Protocol:
+    if name not in protocol_names():
+        raise ParameterError(
+            f"unknown protocol {name!r}; known: {', '.join(protocol_names())}")
+    module = importlib.import_module(f"neurosim.protocols.{name.replace('-', '_')}")
+    return module.PROTOCOL

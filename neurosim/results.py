@@ -1,0 +1,89 @@
+"""Tidy results on disk: atomic writes and resumable result folders.
+
+A result folder holds ``results.csv`` (one row per measured record, a column
+per parameter and metric, plus ``backend``, ``seed`` and ``point_id``),
+``summary.json`` and ``figure.png``. Every file is written to a temporary
+name in the same folder and renamed into place, so an interrupted run never
+leaves a half-written file; a re-run into the same folder skips the points
+whose ``point_id`` is already in ``results.csv``.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+RESULTS = "results.csv"
+SUMMARY = "summary.json"
+FIGURE = "figure.png"
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_save_figure(figure, path: str | os.PathLike) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def point_id(point: dict) -> str:
+    """A stable identifier of a grid point (its parameters, canonical JSON)."""
+    canonical = json.dumps(point, sort_keys=True, default=str)
+    return hashlib.sha1(canonical.encode()).hexdigest()[:16]
+
+
+class ResultStore:
+    """The records of one result folder, extended point by point."""
+
+    def __init__(self, out_dir: str | os.PathLike):
+        self.out_dir = Path(out_dir)
+        self.path = self.out_dir / RESULTS
+        self.frame = pd.read_csv(self.path) if self.path.exists() else pd.DataFrame()
+
+    @property
+    def done(self) -> set[str]:
+        if self.frame.empty or "point_id" not in self.frame:
+            return set()
+        return set(self.frame["point_id"].astype(str))
+
+    def add(self, point: dict, records: list[dict]) -> None:
+        pid = point_id(point)
+        rows = [{**point, **record, "point_id": pid} for record in records]
+        new = pd.DataFrame(rows)
+        self.frame = new if self.frame.empty else pd.concat([self.frame, new], ignore_index=True)
+        atomic_write_text(self.path, self.frame.to_csv(index=False))
+
+
+def write_summary(out_dir: str | os.PathLike, summary: dict) -> None:
+    atomic_write_text(Path(out_dir) / SUMMARY,
+                      json.dumps(summary, indent=2, sort_keys=False, default=_jsonable) + "\n")
+
+
+def _jsonable(value):
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,1 @@
+"""Protocols: event streams that drive circuits, with metrics and figures."""
