@@ -12,7 +12,7 @@ import pandas as pd
 
 from .protocol import ParameterError, Protocol, RunContext, get_protocol
 from .results import FIGURE, ResultStore, atomic_save_figure, point_id, write_summary
-from .sweep import execute, expand_grid
+from .sweep import execute
 
 BACKEND_CHOICES = ("rate", "spiking", "brian2", "graph")
 DEVICE_CHOICES = ("runtime", "cpp_standalone", "cuda")
@@ -84,7 +84,7 @@ def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
 
         require_cuda()
     values = {"backend": list(backends), **protocol.resolve(overrides or {})}
-    points = expand_grid(values)
+    points = protocol.points(values)
     out = Path(out)
     store = ResultStore(out)
     done = store.done

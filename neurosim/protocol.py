@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .sweep import expand_grid
+
 
 class ParameterError(ValueError):
     """A bad user-supplied parameter; the CLI prints it as one line, exit 2."""
@@ -24,7 +26,10 @@ class ParameterError(ValueError):
 class Param:
     """One protocol parameter.
 
-    ``default`` is a scalar or a list (a list is a sweep axis by default).
+    ``default`` is a scalar or a list. A list is a sweep axis (one grid point
+    per value) unless ``inner`` is set: then the whole list goes to one
+    ``run_point`` call as a tuple, for axes that the batch dimension carries
+    (e.g. the number of stored items T, or the recall delay R).
     ``check`` returns an error message for a bad value, or None.
     """
 
@@ -33,6 +38,7 @@ class Param:
     help: str = ""
     check: Callable[[Any], str | None] | None = None
     choices: tuple | None = None
+    inner: bool = False
 
     def parse(self, name: str, text: str) -> Any:
         try:
@@ -104,6 +110,7 @@ class Protocol:
     run_point(point, seed_sequence, context) -> list of record dicts (metrics
         and inner coordinates such as T or seed); the engine adds the point's
         parameters and the backend to every record.
+    canonical(point) -> the point with the parameters it does not use set to None.
     summarize(frame, params) -> flat dict of headline numbers.
     plot(frame, params) -> matplotlib Figure.
     metric, compare_on: what ``neurosim compare`` sets side by side (the metric,
@@ -120,10 +127,24 @@ class Protocol:
     figure: str = ""
     metric: str = "accuracy"
     compare_on: tuple[str, ...] = ()
+    canonical: Callable[[dict], dict] | None = None
 
     def defaults(self) -> dict[str, list]:
         return {name: list(p.default) if isinstance(p.default, (list, tuple)) else [p.default]
                 for name, p in self.params.items()}
+
+    def points(self, values: dict[str, list]) -> list[dict]:
+        """The grid: product of the sweep axes, inner axes passed whole as tuples,
+        points made canonical (parameters a point does not use set to None) and
+        de-duplicated."""
+        grid_values = {name: [tuple(items)] if name in self.params and self.params[name].inner
+                       else items for name, items in values.items()}
+        points = []
+        for point in expand_grid(grid_values):
+            point = self.canonical(point) if self.canonical else point
+            if point not in points:
+                points.append(point)
+        return points
 
     def resolve(self, overrides: dict[str, str]) -> dict[str, list]:
         """Defaults updated by ``NAME=V1,V2`` overrides (already split by name)."""

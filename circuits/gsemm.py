@@ -1,0 +1,334 @@
+"""General Sequential Episodic Memory Model (GSEMM), dense limit, rate realization in numpy.
+
+Karuvally, Sejnowski & Siegelmann, "General Sequential Episodic Memory Model" (ICML 2023);
+equation numbers below refer to that paper (/work/shared/papers/gsemm-sequential-episodic-memory.txt).
+
+Circuit (eq. 1): a feature layer V_f (N_f neurons, sigma_f = tanh), a hidden layer V_h (one neuron
+per memory, K of them) connected to the features by the symmetric synapses Xi (N_f x K, column mu =
+memory xi_mu), hidden-hidden *delay* synapses Phi (K x K, Phi[k, j] = 1 for a transition k -> j,
+the adjacency matrix of the episode graph) that read the delayed feature signal V_d (eq. 2):
+
+    T_d dV_d/dt = sigma_f(V_f) - V_d                                               (eq. 1, third line)
+
+Dense limit T_h -> 0 (eq. 9-10), the form integrated here:
+
+    V_h = sqrt(alpha_s) Xi^T sigma_f(V_f) + alpha_c Phi^T Xi^T V_d                      (eq. 9)
+    T_f dV_f/dt = sqrt(alpha_s) Xi sigma_h(V_h) - V_f                                   (eq. 10)
+
+Note: eq. 10 as printed drops the factor sqrt(alpha_s) inside sigma_h; eq. 9 (and eq. 1 from which
+both follow) has it. We follow eq. 9; the two agree for alpha_s = 1 (all of Fig. 3).
+
+Hidden activations: ``poly``  sigma_h(x) = x**n,  L_h = sum x**(n+1) / (n+1)   (Dense GSEMM)
+                    ``exp``   sigma_h(x) = softmax(beta x),  L_h = (1/beta) log sum exp(beta x)
+
+Energy (eq. 4) with V_h at its dense-limit value (eq. 9). The two coupling terms of eq. 4 then add
+up to V_h^T sigma_h(V_h), which cancels the hidden layer's first term, leaving
+
+    E(V_f, V_d) = sum_i [V_f,i tanh(V_f,i) - log cosh(V_f,i)] - L_h(V_h(V_f, V_d)).
+
+Its derivative along a trajectory is exactly dE/dt = F + G (eq. 5) with
+
+    F = -T_f (dV_f/dt)^T H(L_f) (dV_f/dt),  H(L_f) = diag(1 - tanh^2 V_f)  (eq. 6; T_h -> 0) <= 0 (eq. 7)
+    G = -alpha_c sigma_h(V_h)^T Phi^T Xi^T dV_d/dt                                      (eq. 8)
+
+so E is non-increasing when T_d is large (dV_d/dt -> 0, the adiabatic limit).
+
+Everything is batched: a leading axis B holds independent networks (seeds, parameter values), each
+with its own Xi, alpha_s, alpha_c; one RK4 step is a handful of batched matrix products.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+ACTIVATIONS = ("poly", "exp")
+
+
+# ----------------------------------------------------------------------------- episodes -> Phi
+def cycle_graph(members) -> nx.DiGraph:
+    """A cyclic episode m0 -> m1 -> ... -> m_last -> m0 as a directed graph of memory indices."""
+    members = list(members)
+    graph = nx.DiGraph()
+    graph.add_edges_from(zip(members, members[1:] + members[:1]))
+    return graph
+
+
+def episodes_graph(*episodes) -> nx.DiGraph:
+    """The union of several cyclic episodes (each a sequence of memory indices)."""
+    return nx.compose_all([cycle_graph(e) for e in episodes])
+
+
+def phi_from_graph(graph: nx.DiGraph, K: int | None = None) -> np.ndarray:
+    """Phi[k, j] = weight of the edge k -> j (default 1): the transition k -> j (eq. 1, 9).
+
+    Nodes are memory indices 0..K-1; memories that take part in no episode have empty rows.
+    """
+    K = K if K is not None else (max(graph.nodes) + 1 if len(graph) else 0)
+    phi = np.zeros((K, K))
+    for k, j, data in graph.edges(data=True):
+        phi[k, j] = data.get("weight", 1.0)
+    return phi
+
+
+def successors(phi: np.ndarray) -> np.ndarray:
+    """succ[k] = the memory that follows k (argmax of its row of Phi), -1 where k has no successor."""
+    phi = np.asarray(phi)
+    succ = phi.argmax(axis=-1)
+    return np.where(phi.max(axis=-1) > 0, succ, -1)
+
+
+def random_memories(rng: np.random.Generator, batch: int, N_f: int, K: int) -> np.ndarray:
+    """Xi of shape (batch, N_f, K): independent +-1 entries, Pr = 1/2 each (appendix B)."""
+    return rng.choice(np.array([-1.0, 1.0]), size=(batch, N_f, K))
+
+
+# ----------------------------------------------------------------------------- activations
+def sigma_h(x: np.ndarray, activation: str, degree: int, beta: float = 1.0) -> np.ndarray:
+    """Hidden activation: x**degree (``poly``) or softmax(beta x) over the last axis (``exp``)."""
+    if activation == "poly":
+        return x ** degree
+    z = beta * x
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def lagrangian_h(x: np.ndarray, activation: str, degree: int, beta: float = 1.0) -> np.ndarray:
+    """L_h with sigma_h = grad L_h (eq. 3): sum x**(n+1)/(n+1), or (1/beta) logsumexp(beta x)."""
+    if activation == "poly":
+        return (x ** (degree + 1)).sum(axis=-1) / (degree + 1)
+    z = beta * x
+    top = z.max(axis=-1)
+    return (top + np.log(np.exp(z - top[..., None]).sum(axis=-1))) / beta
+
+
+def log_cosh(x: np.ndarray) -> np.ndarray:
+    """log cosh x without overflow: |x| + log1p(exp(-2|x|)) - log 2."""
+    a = np.abs(x)
+    return a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
+
+
+def _per_network(value, batch: int) -> np.ndarray:
+    value = np.asarray(value, dtype=float)
+    return np.broadcast_to(value.reshape(-1) if value.ndim else value, (batch,)).copy()
+
+
+# ----------------------------------------------------------------------------- the circuit
+@dataclass
+class DenseGSEMM:
+    """A batch of B dense GSEMM networks (eq. 9-10), integrated with classical RK4.
+
+    xi: (B, N_f, K) or (N_f, K) memories; phi: (K, K) or (B, K, K) transitions (Phi[k, j]: k -> j);
+    alpha_s, alpha_c: scalars or (B,) arrays (one value per network); T_f, T_d: timescales.
+    """
+
+    xi: np.ndarray
+    phi: np.ndarray
+    alpha_s: float | np.ndarray = 1.0
+    alpha_c: float | np.ndarray = 0.1
+    T_f: float = 1.0
+    T_d: float = 20.0
+    degree: int = 1
+    activation: str = "poly"
+    beta: float = 1.0
+    w_in: np.ndarray = field(init=False, repr=False)
+    w_out: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        xi = np.asarray(self.xi, dtype=float)
+        self.xi = xi[None] if xi.ndim == 2 else xi
+        B, N, K = self.xi.shape
+        phi = np.asarray(self.phi, dtype=float)
+        self.phi = np.broadcast_to(phi, (B, K, K))
+        self.alpha_s = _per_network(self.alpha_s, B)
+        self.alpha_c = _per_network(self.alpha_c, B)
+        # One matrix for both inputs of the hidden layer (eq. 9):
+        #   V_h = [tanh V_f, V_d] @ [[sqrt(a_s) Xi], [a_c Xi Phi]]
+        self.w_in = np.concatenate([np.sqrt(self.alpha_s)[:, None, None] * self.xi,
+                                    self.alpha_c[:, None, None] * (self.xi @ self.phi)], axis=1)
+        # sqrt(a_s) Xi^T, so that V_f drive = sigma_h(V_h) @ w_out (eq. 10)
+        self.w_out = np.sqrt(self.alpha_s)[:, None, None] * np.swapaxes(self.xi, 1, 2)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.xi.shape
+
+    # -- eq. 9
+    def hidden(self, vf: np.ndarray, vd: np.ndarray) -> np.ndarray:
+        """V_h = sqrt(a_s) Xi^T tanh(V_f) + a_c Phi^T Xi^T V_d, shape (B, K)  (eq. 9)."""
+        x = np.concatenate([np.tanh(vf), vd], axis=-1)[:, None, :]
+        return (x @ self.w_in)[:, 0, :]
+
+    def sigma(self, vh: np.ndarray) -> np.ndarray:
+        return sigma_h(vh, self.activation, self.degree, self.beta)
+
+    # -- eq. 10 and eq. 1 (delay)
+    def derivatives(self, vf: np.ndarray, vd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(dV_f/dt, dV_d/dt) of eq. 10 and the delay line of eq. 1."""
+        tf = np.tanh(vf)
+        vh = (np.concatenate([tf, vd], axis=-1)[:, None, :] @ self.w_in)
+        drive = (self.sigma(vh) @ self.w_out)[:, 0, :]
+        return (drive - vf) / self.T_f, (tf - vd) / self.T_d
+
+    def rk4_step(self, vf: np.ndarray, vd: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """One classical fourth-order Runge-Kutta step of size dt (appendix B/C: dt = 0.01)."""
+        return rk4_step(self.derivatives, (vf, vd), dt)
+
+    # -- eq. 4-8
+    def energy(self, vf: np.ndarray, vd: np.ndarray) -> np.ndarray:
+        """E(V_f, V_d) of eq. 4 with V_h from eq. 9, shape (B,) (see the module docstring)."""
+        feature = (vf * np.tanh(vf) - log_cosh(vf)).sum(axis=-1)
+        return feature - lagrangian_h(self.hidden(vf, vd), self.activation, self.degree, self.beta)
+
+    def energy_rates(self, vf: np.ndarray, vd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(F, G) of eq. 6 and eq. 8 at the state (V_f, V_d); dE/dt = F + G (eq. 5)."""
+        dvf, dvd = self.derivatives(vf, vd)
+        F = -self.T_f * (dvf * (1.0 - np.tanh(vf) ** 2) * dvf).sum(axis=-1)
+        # G = -a_c sigma_h(V_h)^T Phi^T Xi^T dV_d/dt
+        delay_in = (dvd[:, None, :] @ self.xi @ self.phi)[:, 0, :]
+        G = -self.alpha_c * (self.sigma(self.hidden(vf, vd)) * delay_in).sum(axis=-1)
+        return F, G
+
+    def energy_gradient(self, vf: np.ndarray, vd: np.ndarray) -> np.ndarray:
+        """dE/dV_f at fixed V_d: (1 - tanh^2 V_f) * (V_f - sqrt(a_s) Xi sigma_h(V_h))."""
+        dvf, _ = self.derivatives(vf, vd)
+        return -(1.0 - np.tanh(vf) ** 2) * dvf * self.T_f
+
+    def fixed_point(self, vf: np.ndarray, vd: np.ndarray, *, step: float = 0.1, tol: float = 1e-6,
+                    max_iter: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed point of the instantaneous energy surface E(., V_d) reached from V_f (appendix B.2).
+
+        V_d is held fixed and V_f descends the energy, V_f <- V_f - step * H(L_f)^-1 dE/dV_f
+        = V_f + step * T_f dV_f/dt, i.e. the fast subsystem's own flow (a preconditioned gradient
+        descent; E decreases along it by eq. 6-7) until no update changes sigma_f(V_f) by more than
+        tol. Returns (V_f*, converged) for every network of the batch.
+        """
+        vf = np.array(vf, dtype=float)
+        converged = np.zeros(vf.shape[0], dtype=bool)
+        for _ in range(max_iter):
+            dvf, _ = self.derivatives(vf, vd)
+            new = vf + step * self.T_f * dvf
+            change = np.abs(np.tanh(new) - np.tanh(vf)).max(axis=-1)
+            vf = np.where(converged[:, None], vf, new)
+            converged |= change < tol
+            if converged.all():
+                break
+        return vf, converged
+
+    def overlaps(self, vf: np.ndarray) -> np.ndarray:
+        """m_mu = (1/N_f) sum_j xi_mu,j tanh(V_f,j), shape (B, K)  (appendix B)."""
+        return (np.tanh(vf)[:, None, :] @ self.xi)[:, 0, :] / self.xi.shape[1]
+
+    def cue_state(self, cue: int, amplitude: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Initial state: V_f = amplitude * xi_cue, V_d = 0 (the network is shown memory `cue`)."""
+        vf = amplitude * self.xi[:, :, cue].copy()
+        return vf, np.zeros_like(vf)
+
+
+def rk4_step(f, state: tuple, dt: float) -> tuple:
+    """Classical RK4 for a tuple of arrays: y + dt/6 (k1 + 2 k2 + 2 k3 + k4)."""
+    def shift(k, c):
+        return tuple(y + c * d for y, d in zip(state, k))
+
+    k1 = f(*state)
+    k2 = f(*shift(k1, dt / 2))
+    k3 = f(*shift(k2, dt / 2))
+    k4 = f(*shift(k3, dt))
+    return tuple(y + dt / 6.0 * (a + 2 * b + 2 * c + d) for y, a, b, c, d in zip(state, k1, k2, k3, k4))
+
+
+# ----------------------------------------------------------------------------- sequence readout
+def dominant(overlaps: np.ndarray, threshold: float) -> np.ndarray:
+    """Index of the memory with the largest overlap where it exceeds threshold, else -1."""
+    best = overlaps.argmax(axis=-1)
+    return np.where(np.take_along_axis(overlaps, best[..., None], -1)[..., 0] > threshold, best, -1)
+
+
+@dataclass
+class SequenceTracker:
+    """Follows the dominant memory of every network online and scores the replay of its episode.
+
+    A change of dominant memory to succ[current] counts as a correct transition, any other change
+    is an error; a network that keeps one memory longer than max_dwell is stuck. A network
+    succeeds once it has made `target` correct transitions without an error.
+    """
+
+    succ: np.ndarray
+    start: np.ndarray
+    target: int
+    max_dwell: float
+    current: np.ndarray = field(init=False)
+    correct: np.ndarray = field(init=False)
+    error: np.ndarray = field(init=False)
+    stuck: np.ndarray = field(init=False)
+    last_change: np.ndarray = field(init=False)
+    dwell_sum: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        B = len(self.start)
+        self.current = np.array(self.start, dtype=int)
+        self.correct = np.zeros(B, dtype=int)
+        self.error = np.zeros(B, dtype=bool)
+        self.stuck = np.zeros(B, dtype=bool)
+        self.last_change = np.zeros(B)
+        self.dwell_sum = np.zeros(B)
+
+    @property
+    def success(self) -> np.ndarray:
+        return (self.correct >= self.target) & ~self.error
+
+    @property
+    def decided(self) -> np.ndarray:
+        return self.success | self.error | self.stuck
+
+    def update(self, dom: np.ndarray, t: float) -> None:
+        active = ~self.decided
+        changed = active & (dom >= 0) & (dom != self.current)
+        right = changed & (dom == self.succ[np.maximum(self.current, 0)])
+        self.correct += right
+        self.error |= changed & ~right
+        self.dwell_sum += np.where(right, t - self.last_change, 0.0)
+        self.last_change = np.where(changed, t, self.last_change)
+        self.current = np.where(changed, dom, self.current)
+        self.stuck |= active & ~changed & (t - self.last_change > self.max_dwell)
+
+
+def simulate(net: DenseGSEMM, vf: np.ndarray, vd: np.ndarray, *, dt: float, duration: float,
+             sample_every: float = 0.1, tracker: SequenceTracker | None = None,
+             threshold: float = 0.5, record: bool = True, record_states: bool = False,
+             stop_when_decided: bool = False):
+    """Integrate the batch for `duration` with RK4 steps of dt.
+
+    Every `sample_every` time units the overlaps are computed, fed to `tracker` (if any) and, with
+    record=True, stored. With stop_when_decided the run ends as soon as the tracker has decided
+    every network. Returns dict(t, overlaps (S, B, K), vf, vd, states (S, 2, B, N_f) if asked).
+    """
+    every = max(1, int(round(sample_every / dt)))
+    n_steps = int(round(duration / dt))
+    times, over, states = [], [], []
+    step = 0
+    while True:
+        if step % every == 0:
+            t = step * dt
+            m = net.overlaps(vf)
+            if tracker is not None:
+                tracker.update(dominant(m, threshold), t)
+            if record:
+                times.append(t)
+                over.append(m)
+            if record_states:
+                states.append(np.stack([vf, vd]))
+            if stop_when_decided and tracker is not None and tracker.decided.all():
+                break
+        if step >= n_steps:
+            break
+        vf, vd = net.rk4_step(vf, vd, dt)
+        step += 1
+    out = {"t": np.array(times), "vf": vf, "vd": vd, "t_end": step * dt,
+           "overlaps": np.array(over) if record else None}
+    if record_states:
+        out["states"] = np.array(states)
+    return out

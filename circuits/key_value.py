@@ -1,0 +1,119 @@
+"""Key-value memory with three-factor plasticity, rate realization
+(Tyulmankov, Fang, Vadaparty, Yang, NeurIPS 2021), batched over trials.
+
+Read (eq. 4-5):      h = softmax(beta K x~),   y~ = V h
+Key write (eq. 9):   K <- (1 - eta) K + eta 1 x^T,   eta_i = (1 - S_i) q gamma_i
+Value write (eq. 10-11, "gated"): h' = softmax(beta K_new x),
+                     V <- (1 - eta) V + eta y h'^T
+Value write (eq. 13, 16, "passive"): V <- lambda_t V + q eta~V y h'^T
+Flashbulb metaplasticity (eq. 17): stability S_i set where eta_i > 1.
+
+``similarity="cosine"`` with ``value_write="slot"`` gives the slot memory of
+TVT (Hung et al. 2019; the paper's appendix B): the gated slot's key row is
+cleared and set to x, its value column to y, and the read is a softmax of
+beta times the cosine similarity (beta is the fixed read strength).
+
+Shapes: K (B, N, d), V (B, m, N), stability S (B, N) -- the learning rate
+depends only on the hidden neuron, so one stability per neuron is exact.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neurosim.events import EventStream, blocks
+from neurosim.plasticity import gated_update, learning_rate, passive_update, update_stability
+
+VALUE_WRITES = ("gated", "passive", "slot")
+
+
+def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=axis, keepdims=True))
+    return shifted / shifted.sum(axis=axis, keepdims=True)
+
+
+@dataclass
+class KeyValueState:
+    K: np.ndarray
+    V: np.ndarray
+    stable: np.ndarray
+
+
+@dataclass
+class KeyValueMemory:
+    """N hidden slots; see the module docstring for the equations."""
+
+    N: int
+    beta: float = 1.0
+    value_write: str = "gated"
+    decay: float = 0.95
+    value_rate: float = 1.0
+    stability: bool = False
+    similarity: str = "dot"
+
+    def __post_init__(self):
+        if self.N <= 0:
+            raise ValueError(f"N must be > 0 (got {self.N})")
+        if self.value_write not in VALUE_WRITES:
+            raise ValueError(f"value_write must be one of {VALUE_WRITES}")
+        if self.similarity not in ("dot", "cosine"):
+            raise ValueError("similarity must be 'dot' or 'cosine'")
+
+    def initial_state(self, batch: int, d: int, m: int) -> KeyValueState:
+        return KeyValueState(K=np.zeros((batch, self.N, d)), V=np.zeros((batch, m, self.N)),
+                             stable=np.zeros((batch, self.N)))
+
+    def logits(self, K: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """beta K x for x of shape (B, d) or (B, T, d); cosine if configured."""
+        single = x.ndim == 2
+        xs = x[:, None, :] if single else x
+        scores = xs @ K.transpose(0, 2, 1)
+        if self.similarity == "cosine":
+            norms = np.linalg.norm(xs, axis=-1)[..., None] * np.linalg.norm(K, axis=-1)[:, None, :]
+            scores = np.divide(scores, norms, out=np.zeros_like(scores), where=norms > 0)
+        scores = self.beta * scores
+        return scores[:, 0] if single else scores
+
+    def read(self, state: KeyValueState, x: np.ndarray) -> np.ndarray:
+        """Eq. 4-5 for queries x (B, T, d): returns y~ (B, T, m)."""
+        return softmax(self.logits(state.K, x)) @ state.V.transpose(0, 2, 1)
+
+    def write(self, state: KeyValueState, x: np.ndarray, y: np.ndarray, q: np.ndarray,
+              gate: np.ndarray) -> None:
+        """One storage step (eq. 8-11, 13, 16, 17) for x (B, d), y (B, m), q (B,), gate (B, N)."""
+        eta = learning_rate(q, gate, state.stable if self.stability else None)
+        state.K = gated_update(state.K, eta, x[:, None, :], axis=1)
+        if self.value_write == "slot":
+            state.V = gated_update(state.V, eta, y[:, :, None], axis=2)
+        else:
+            h_new = softmax(self.logits(state.K, x))
+            delta = y[:, :, None] * h_new[:, None, :]
+            if self.value_write == "gated":
+                state.V = gated_update(state.V, eta, delta, axis=2)
+            else:
+                state.V = passive_update(state.V, q, self.decay, delta, self.value_rate)
+        if self.stability:
+            state.stable = update_stability(state.stable, eta)
+
+    def run(self, stream: EventStream, state: KeyValueState | None = None) -> np.ndarray:
+        """Drive the memory with an event stream; returns y~ (B, T, m), read
+        before each step's plasticity (NaN at unscored storage-only steps)."""
+        if stream.gate is None:
+            raise ValueError("the key-value memory needs the stream's local third factors (gate)")
+        if stream.gate.shape[2] != self.N:
+            raise ValueError(f"gate has {stream.gate.shape[2]} neurons, the memory N = {self.N}")
+        state = state or self.initial_state(stream.batch, stream.d, stream.m)
+        y_hat = np.full((stream.batch, stream.steps, stream.m), np.nan)
+        for start, stop, kind in blocks(stream):
+            if kind == "read":
+                y_hat[:, start:stop] = self.read(state, stream.x[:, start:stop])
+                continue
+            for t in range(start, stop):
+                x = stream.x[:, t]
+                if kind == "step":
+                    if stream.feedback is not None and t > 0:
+                        x = np.where(stream.feedback[:, t, None], np.sign(y_hat[:, t - 1]), x)
+                    y_hat[:, t] = self.read(state, x[:, None])[:, 0]
+                self.write(state, x, stream.y[:, t], stream.q[:, t], stream.gate[:, t])
+        return y_hat
