@@ -43,8 +43,8 @@ def common_params(**defaults) -> dict[str, Param]:
                        "hopfield, bam", choices=MODELS),
         "gate": Param(defaults.get("gate", ["sequential", "random"]), str,
                       "local third factor of kv: sequential | random", choices=GATE_POLICIES),
-        "p": Param(defaults.get("p", "4/N"), str,
-                   "random gate probability: a number or k/N (4/N = 0.1 at N = 40)",
+        "p": Param(defaults.get("p", "0.1"), str,
+                   "random gate probability: a number (paper: 0.1) or k/N (4/N = 0.1 at N = 40)",
                    check=probability_or_fraction_of_N),
         "N": Param(defaults.get("N", 40), int, "hidden units (memory slots)", check=positive),
         "d": Param(defaults.get("d", "N"), str, "input dimension (N: same as N)",
@@ -100,7 +100,7 @@ def add_gates(point: dict, stream: EventStream, rng: np.random.Generator) -> Eve
     """Draw the local third factors of a slot model (TVT writes sequentially)."""
     if point["model"] == "kv":
         return stream.with_gates(make_gates(point["gate"], rng, stream.batch, stream.steps,
-                                            point["N"], point["p"] or "4/N"))
+                                            point["N"], point["p"]))
     if point["model"] == "tvt":
         return stream.with_gates(make_gates("sequential", rng, stream.batch, stream.steps,
                                             point["N"]))
