@@ -9,7 +9,8 @@ where w_t = q_t for ordinary stores (q <= 1) and w_t = ``flashbulb_strength``
 for salient stores (q > 1), the paper's "large-magnitude update" (Fig. 4b).
 Hopfield: y = x, W is d x d and keeps its diagonal. BAM: W is m x d.
 
-Recall (synchronous, until a fixed point or ``max_iterations``):
+Recall (synchronous, until a fixed point or ``max_iterations``; with 0
+iterations BAM is the one-step heteroassociative readout y = sign(W x)):
     Hopfield: s <- sign(W s), starting from the query; readout s.
     BAM:      y <- sign(W x), x <- sign(W^T y), starting from the query x;
               readout y.
@@ -36,8 +37,8 @@ class HebbianMemory:
     def __post_init__(self):
         if not 0 < self.decay <= 1:
             raise ValueError(f"decay lambda must lie in (0, 1] (got {self.decay})")
-        if self.max_iterations < 1:
-            raise ValueError("max_iterations must be >= 1")
+        if self.max_iterations < 0:
+            raise ValueError("max_iterations must be >= 0")
 
     def store_weights(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per-step decay lambda_t and write strength w_t for q of shape (B, T)."""

@@ -59,7 +59,7 @@ from __future__ import annotations
 import json
 import math
 from collections import deque
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Callable, Iterable, Sequence
 
 import networkx as nx
@@ -306,7 +306,7 @@ class MemoriaCircuit:
         if not math.isfinite(lifespan) or lifespan <= 0:
             raise MemoriaError(f"lifespan must be a finite number > 0 (got {lifespan})")
         engram_id = self.next_id if engram_id is None else int(engram_id)
-        if engram_id in self._slot or engram_id < self.next_id - 0 and engram_id in self.graph:
+        if engram_id in self._slot:
             raise MemoriaError(f"engram id {engram_id} already exists")
         if not self._free:
             self._grow()
@@ -319,7 +319,6 @@ class MemoriaCircuit:
         self._slot[engram_id] = slot
         self.graph.add_node(engram_id, fires=0)
         self.next_id = max(self.next_id, engram_id + 1)
-        {WORKING: self.wm, SHORTTERM: self.stm}.get(kind, self.ltm)
         if kind == WORKING:
             self.wm.append(engram_id)
         elif kind == SHORTTERM:
@@ -697,8 +696,32 @@ def stream_rng(seed) -> np.random.Generator:
                                  else np.random.SeedSequence(seed))
 
 
+def random_stream(rng: np.random.Generator, steps: int, n_wm: int, dim: int,
+                  scale: float = 1.0) -> np.ndarray:
+    """Continuous i.i.d. stream, shape (steps, n_wm, dim): x ~ N(0, scale^2 / dim) per
+    coordinate (so ||x||^2 ~ scale^2), rounded to float32 so that a float32 reference
+    sees exactly the same numbers. No two engrams are equal (no distance ties)."""
+    x = rng.normal(0.0, scale / math.sqrt(dim), size=(steps, n_wm, dim))
+    return x.astype(np.float32).astype(np.float64)
+
+
+def recurring_stream(rng: np.random.Generator, steps: int, n_wm: int, dim: int,
+                     n_items: int = 20, noise: float = 0.1, scale: float = 1.0,
+                     repeat_every: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A stream with recurring content: ``n_items`` prototype vectors; each step shows
+    n_wm noisy copies of prototypes (one item per step; every ``repeat_every`` steps the
+    item of an earlier step returns when repeat_every > 0, else items are drawn at random).
+    Returns (data (steps, n_wm, dim), item (steps,))."""
+    protos = rng.normal(0.0, scale / math.sqrt(dim), size=(n_items, dim))
+    items = rng.integers(n_items, size=steps)
+    if repeat_every > 0:
+        items = np.arange(steps) % repeat_every % n_items
+    data = protos[items][:, None, :] + rng.normal(0.0, noise * scale / math.sqrt(dim),
+                                                    size=(steps, n_wm, dim))
+    return data.astype(np.float32).astype(np.float64), items
+
+
 __all__ = ["APPENDIX_B", "KIND_NAMES", "LONGTERM", "SHORTTERM", "WORKING", "MemoriaCircuit",
            "MemoriaError", "MemoriaParams", "Reminded", "attention_contribution",
-           "correlation_scores", "lifespan_increments", "squared_distances", "stream_rng"]
-
-_ = fields  # (dataclasses.fields kept for introspection by callers)
+           "correlation_scores", "lifespan_increments", "random_stream", "recurring_stream",
+           "squared_distances", "stream_rng"]

@@ -120,6 +120,15 @@ def run_model(point: dict, stream: EventStream, rng: np.random.Generator, contex
     raise ParameterError(f"backend {context.backend!r} is not available for this protocol")
 
 
+def trial_records(seeds: int, **columns) -> list[dict]:
+    """One record per trial: trial i has seed index i % seeds (trials are laid
+    out as [inner value 0 x seeds, inner value 1 x seeds, ...])."""
+    arrays = {name: np.asarray(values) for name, values in columns.items()}
+    count = len(next(iter(arrays.values())))
+    return [{"seed": i % seeds, **{name: a[i].item() for name, a in arrays.items()}}
+            for i in range(count)]
+
+
 def rngs(seed: np.random.SeedSequence, count: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in seed.spawn(count)]
 

@@ -19,9 +19,8 @@ def run_point(point, seed, context):
     T = np.repeat(np.asarray(point["T"]), point["seeds"])
     stream = recall_stream(stream_rng, T, _kv.resolve_d(point), occlusion=point["occlusion"])
     y_hat = _kv.run_model(point, stream, gate_rng, context)
-    accuracy = sign_accuracy(y_hat, stream.y, stream.query)
-    return [{"T": int(t), "seed": i % point["seeds"], "accuracy": float(a)}
-            for i, (t, a) in enumerate(zip(T, accuracy))]
+    return _kv.trial_records(point["seeds"], T=T, d=np.full(T.size, stream.d),
+                             accuracy=sign_accuracy(y_hat, stream.y, stream.query))
 
 
 def largest_T_above(frame, threshold):

@@ -1,0 +1,70 @@
+"""Heteroassociative recall (Tyulmankov et al. 2021, Fig. 5a, appendix A.3):
+keys x in {+-1}^d, values y in {+-1}^m with m = d/2 by default. Each model is
+also run on the autoassociative task (y = x) for reference: the key-value
+memory is unaffected by the change, while the Hebbian network -- Hopfield on
+the auto task, BAM (Kosko 1988) on the hetero task -- gets worse."""
+from __future__ import annotations
+
+import numpy as np
+
+from neurosim.events import sign_accuracy
+from neurosim.patterns import recall_stream
+from neurosim.protocol import Param, Protocol, positive
+
+from . import _kv
+from .autoassociative import T_DEFAULT
+
+
+def canonical(point):
+    point = _kv.canonical(point)
+    if point["model"] in ("hopfield", "bam"):
+        point["model"] = "bam" if point["task"] == "hetero" else "hopfield"
+    if point["task"] == "auto":
+        point["m"] = None
+    return point
+
+
+def run_point(point, seed, context):
+    stream_rng, gate_rng = _kv.rngs(seed, 2)
+    T = np.repeat(np.asarray(point["T"]), point["seeds"])
+    m = point["m"] if point["task"] == "hetero" else None
+    stream = recall_stream(stream_rng, T, _kv.resolve_d(point), m=m, occlusion=point["occlusion"])
+    y_hat = _kv.run_model(point, stream, gate_rng, context)
+    return _kv.trial_records(point["seeds"], T=T,
+                             accuracy=sign_accuracy(y_hat, stream.y, stream.query))
+
+
+def family(frame):
+    """Model family across tasks: Hopfield (auto) and BAM (hetero) are 'hebbian'."""
+    return _kv.model_label(frame).replace({"hopfield": "hebbian", "bam": "hebbian"})
+
+
+def summarize(frame, values):
+    headline = {}
+    for (name, backend), group in frame.groupby([family(frame), "backend"]):
+        key = name if frame["backend"].nunique() == 1 else f"{name}_{backend}"
+        means = group.groupby(["task", "T"])["accuracy"].mean().unstack("task")
+        for task in means.columns:
+            headline[f"{key}_{task}_mean_accuracy"] = round(float(means[task].mean()), 4)
+        if {"auto", "hetero"} <= set(means.columns):
+            headline[f"{key}_hetero_minus_auto"] = round(
+                float((means["hetero"] - means["auto"]).mean()), 4)
+    return headline
+
+
+def plot(frame, values):
+    return _kv.accuracy_curve_plot(frame, "T", by="task", title="Heteroassociative recall (Fig. 5a)",
+                                   xlabel="stored pairs T")
+
+
+PROTOCOL = Protocol(
+    name="heteroassociative",
+    description="Fig. 5a: heteroassociative recall, key-value vs BAM",
+    params={**_kv.common_params(model=["kv", "bam"]),
+            "task": Param(["auto", "hetero"], str, "auto (y = x) or hetero (random y)",
+                          choices=("auto", "hetero")),
+            "m": Param(20, int, "output dimension of the hetero task (paper: d / 2)",
+                       check=positive),
+            "T": Param(T_DEFAULT, int, "stored pairs (batched)", check=positive, inner=True)},
+    run_point=run_point, summarize=summarize, plot=plot, canonical=canonical,
+    backends=("rate", "spiking"), figure="Fig. 5a", compare_on=("T",))
