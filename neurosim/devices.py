@@ -1,0 +1,201 @@
+"""Brian2 device selection for the spiking backend, and the build cache.
+
+``--device runtime``         Brian2's runtime device with the Cython target, or the
+                             numpy target where no C compiler works (said once in
+                             the log, never silently for the other devices).
+``--device cpp_standalone``  C++ standalone. A circuit is built (code generation and
+                             compilation) once per *shape* (batch, steps, sizes,
+                             timing); every later stream and parameter value of the
+                             same shape re-runs the compiled binary through
+                             ``device.run(run_args=...)`` (TimedArray values and
+                             group variables), each run in its own results
+                             directory. Builds live under ``NEUROSIM_BUILD_DIR``
+                             (default ``~/.cache/neurosim/brian2``), one folder per
+                             shape, so a later process re-uses the compiled objects.
+``--device cuda``            brian2cuda's ``cuda_standalone`` with the same build
+                             cache; only where brian2cuda imports *and* a GPU with
+                             nvcc is present, else :func:`require_cuda` raises a one
+                             line :class:`ParameterError` (the CLI exits 2).
+
+Known Brian2 traps handled here: ``network_operation`` is silently ignored in
+standalone and ``store``/``restore`` raise (the circuits use TimedArrays,
+``run_regularly`` and custom events only); OpenMP is kept at one thread (25x
+slower with threads on 2-core machines).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .protocol import ParameterError
+
+DEVICES = ("runtime", "cpp_standalone", "cuda")
+
+
+def cuda_problem() -> str | None:
+    """Why ``--device cuda`` cannot run here (None if it can)."""
+    try:
+        import brian2cuda  # noqa: F401
+    except Exception:  # ImportError, or an incompatible brian2 version
+        return ("--device cuda needs brian2cuda (pip install 'neurosim[cuda]', Python >= 3.12, "
+                "brian2 2.10.1) and an NVIDIA GPU with nvcc; brian2cuda is not importable here")
+    if shutil.which("nvcc") is None and not Path("/usr/local/cuda/bin/nvcc").exists():
+        return "--device cuda needs the CUDA compiler nvcc, which is not on this machine"
+    if shutil.which("nvidia-smi") is None and not Path("/dev/nvidia0").exists():
+        return "--device cuda needs an NVIDIA GPU, and none is visible on this machine"
+    return None
+
+
+def require_cuda() -> None:
+    """Raise a one-line ParameterError unless brian2cuda, nvcc and a GPU are all present."""
+    problem = cuda_problem()
+    if problem:
+        raise ParameterError(problem)
+
+
+def cython_available() -> bool:
+    try:
+        from brian2.codegen.runtime.cython_rt import CythonCodeObject
+
+        return bool(CythonCodeObject.is_available())
+    except Exception:
+        return False
+
+
+def runtime_target() -> str:
+    """'cython' where a compiler works, else 'numpy'."""
+    return "cython" if cython_available() else "numpy"
+
+
+def build_root() -> Path:
+    root = os.environ.get("NEUROSIM_BUILD_DIR") or Path.home() / ".cache" / "neurosim" / "brian2"
+    return Path(root)
+
+
+def shape_key(kind: str, device: str, shape: dict) -> str:
+    text = json.dumps({"kind": kind, "device": device, **shape}, sort_keys=True, default=str)
+    return f"{kind}-{device}-" + hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Build:
+    """A built standalone project: its objects (TimedArrays, groups, monitors)."""
+
+    key: str
+    device_name: str
+    directory: Path
+    objects: dict
+    device: Any
+    build_s: float
+    runs: int = 0
+    timings: list = field(default_factory=list)
+
+
+class BuildCache:
+    """One active standalone build per process (Brian2 has one global device).
+
+    ``get(kind, device, shape, builder)`` returns the build for ``shape``,
+    building it if the active build has another shape (or the device was reset
+    by someone else, e.g. a test fixture). ``builder(shape)`` must create the
+    Brian2 objects with placeholder TimedArrays of the final shape, call
+    ``Network.run`` and return a dict of the objects the caller needs."""
+
+    def __init__(self):
+        self.active: Build | None = None
+        self.builds = 0
+
+    def valid(self, build: Build) -> bool:
+        from brian2 import get_device
+
+        current = get_device()
+        return (current is build.device and getattr(current, "project_dir", None) is not None
+                and os.path.abspath(current.project_dir) == os.path.abspath(build.directory))
+
+    def get(self, kind: str, device_name: str, shape: dict, builder: Callable[[dict], dict]) -> Build:
+        key = shape_key(kind, device_name, shape)
+        if self.active is not None and self.active.key == key and self.valid(self.active):
+            return self.active
+        import brian2
+        from brian2 import device, prefs, set_device
+
+        directory = build_root() / key
+        directory.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        device.reinit()
+        device.activate()
+        if device_name == "cuda":
+            require_cuda()
+            import brian2cuda  # noqa: F401
+
+            set_device("cuda_standalone", directory=str(directory), build_on_run=False)
+        else:
+            set_device("cpp_standalone", directory=str(directory), build_on_run=False)
+            prefs.devices.cpp_standalone.openmp_threads = 0
+        brian2.defaultclock.dt = shape["dt_ms"] * brian2.ms
+        objects = builder(shape)
+        current = brian2.get_device()
+        current.build(directory=str(directory), compile=True, run=False,
+                      with_output=False)
+        self.active = Build(key, device_name, directory, objects, current,
+                            time.perf_counter() - started)
+        self.builds += 1
+        return self.active
+
+    def run(self, build: Build, run_args: dict) -> None:
+        """Run the compiled binary with new TimedArray/variable values, in a
+        fresh results directory (removed again when the next run starts)."""
+        build.runs += 1
+        results = f"results_{os.getpid()}_{build.runs}"
+        previous = build.objects.get("_results")
+        if previous and (build.directory / previous).exists():
+            shutil.rmtree(build.directory / previous, ignore_errors=True)
+        started = time.perf_counter()
+        build.device.run(results_directory=results, run_args=run_args, with_output=False)
+        build.timings.append(time.perf_counter() - started)
+        build.objects["_results"] = results
+        for name in list(getattr(build.device, "run_args_arrays", [])):
+            static = build.directory / "static_arrays" / name
+            try:  # the values of this run; a re-run writes them anew
+                static.unlink()
+            except OSError:
+                pass
+
+
+CACHE = BuildCache()
+
+
+def use_runtime() -> str:
+    """Switch Brian2 to the runtime device (resetting a standalone device) and
+    pick the code target; returns the target name."""
+    import brian2
+    from brian2 import get_device, prefs, set_device
+
+    if get_device().__class__.__name__ != "RuntimeDevice":
+        get_device().reinit()
+        set_device("runtime")
+    target = runtime_target()
+    prefs.codegen.target = target
+    return target
+
+
+def reset() -> None:
+    """Forget the active build and return Brian2 to the runtime device (tests)."""
+    from brian2 import device, set_device
+
+    CACHE.active = None
+    device.reinit()
+    device.activate()
+    set_device("runtime")
+
+
+def check_device(name: str) -> None:
+    if name not in DEVICES:
+        raise ParameterError(f"unknown device {name!r}; choose from {', '.join(DEVICES)}")
+    if name == "cuda":
+        require_cuda()

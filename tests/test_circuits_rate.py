@@ -1,0 +1,106 @@
+"""Hand-computed cases of the rate circuits: key-value read/write (eq. 4-11),
+Hopfield and BAM storage and recall, TVT slot memory."""
+import numpy as np
+import pytest
+
+from neurosim.circuits.hebbian import HebbianMemory
+from neurosim.circuits.key_value import KeyValueMemory, KeyValueState
+from neurosim.events import EventStream, sign_accuracy
+
+
+def test_kv_read_eq4_eq5():
+    memory = KeyValueMemory(2)
+    state = KeyValueState(K=np.array([[[1.0, 1, 0], [0, 0, 1]]]),
+                          V=np.array([[[1.0, -1], [1, 1], [-1, 0]]]), stable=np.zeros((1, 2)))
+    y = memory.read(state, np.array([[[1.0, 1, 1]]]))
+    h = np.exp([2.0, 1.0]) / np.exp([2.0, 1.0]).sum()
+    np.testing.assert_allclose(y[0, 0], [h[0] - h[1], 1.0, -h[0]])
+
+
+def test_kv_write_eq9_to_eq11():
+    memory = KeyValueMemory(3)
+    state = KeyValueState(K=np.array([[[1.0, -1, 1], [0, 0, 0], [1, 1, 1]]]),
+                          V=np.zeros((1, 3, 3)), stable=np.zeros((1, 3)))
+    memory.write(state, np.array([[1.0, 1, -1]]), np.array([[1.0, -1, 1]]), np.array([1.0]),
+                 np.array([[0, 1, 0]]))
+    np.testing.assert_array_equal(state.K[0], [[1, -1, 1], [1, 1, -1], [1, 1, 1]])
+    np.testing.assert_allclose(state.V[0, :, 1], [0.8668133, -0.8668133, 0.8668133], atol=1e-6)
+    np.testing.assert_array_equal(state.V[0, :, [0, 2]], 0)
+
+
+def test_kv_passive_value_write_eq16():
+    memory = KeyValueMemory(2, value_write="passive", decay=0.5, value_rate=1.0)
+    state = memory.initial_state(1, 2, 2)
+    state.V[:] = 1.0
+    memory.write(state, np.array([[1.0, 0]]), np.array([[1.0, -1]]), np.array([1.0]),
+                 np.array([[1, 0]]))
+    h = np.exp([1.0, 0]) / np.exp([1.0, 0]).sum()           # K = [[1, 0], [0, 0]]
+    np.testing.assert_allclose(state.V[0], 0.5 + np.outer([1, -1], h))
+
+
+def test_tvt_slot_write_and_cosine_read():
+    memory = KeyValueMemory(2, beta=20.0, similarity="cosine", value_write="slot")
+    state = memory.initial_state(1, 2, 1)
+    memory.write(state, np.array([[2.0, 0]]), np.array([[1.0]]), np.array([1.0]), np.array([[1, 0]]))
+    memory.write(state, np.array([[0.0, 1]]), np.array([[-1.0]]), np.array([1.0]), np.array([[0, 1]]))
+    np.testing.assert_array_equal(state.K[0], [[2, 0], [0, 1]])
+    np.testing.assert_array_equal(state.V[0], [[1, -1]])
+    y = memory.read(state, np.array([[[1.0, 0]]]))           # cosines 1 and 0
+    w = np.exp([20.0, 0]) / np.exp([20.0, 0]).sum()
+    np.testing.assert_allclose(y[0, 0, 0], w[0] - w[1])
+
+
+def hopfield_stream(patterns, queries, q=None):
+    x = np.concatenate([patterns, queries])[None]
+    T = len(patterns)
+    qs = np.r_[np.ones(T) if q is None else q, np.zeros(len(queries))][None]
+    query = np.r_[np.zeros(T, bool), np.ones(len(queries), bool)][None]
+    return EventStream(x=x, y=x.copy(), q=qs, query=query)
+
+
+def test_hopfield_storage_and_recall_by_hand():
+    patterns = np.array([[1.0, 1, -1], [1, -1, 1]])
+    memory = HebbianMemory()
+    W = memory.store(np.zeros((1, 3, 3)), patterns[None], patterns[None], np.ones((1, 2)))
+    np.testing.assert_array_equal(W[0], [[2, 0, 0], [0, 2, -2], [0, -2, 2]])
+    y = memory.run(hopfield_stream(patterns, np.array([[1.0, 0, 0], [0, 1, 0]])))
+    np.testing.assert_array_equal(y[0, 2:], [[1, 0, 0], [0, 1, -1]])
+
+
+def test_hopfield_decay_and_gating():
+    patterns = np.array([[1.0, 1, -1], [1, -1, 1], [-1, -1, -1]])
+    memory = HebbianMemory(decay=0.5)
+    W = memory.store(np.zeros((1, 3, 3)), patterns[None], patterns[None],
+                     np.array([[1.0, 1.0, 0.0]]))
+    expected = 0.5 * np.outer(patterns[0], patterns[0]) + np.outer(patterns[1], patterns[1])
+    np.testing.assert_allclose(W[0], expected)
+
+
+def test_hopfield_flashbulb_strength():
+    memory = HebbianMemory(flashbulb_strength=50.0)
+    p = np.array([[1.0, -1]])
+    W = memory.store(np.zeros((1, 2, 2)), p[None], p[None], np.array([[10.0]]))
+    np.testing.assert_allclose(W[0], 50 * np.outer(p[0], p[0]))
+
+
+def test_bam_recall_by_hand():
+    memory = HebbianMemory(bidirectional=True)
+    x = np.array([[[1.0, -1, 1]]])
+    y = np.array([[[1.0, -1]]])
+    W = memory.store(np.zeros((1, 2, 3)), x, y, np.ones((1, 1)))
+    np.testing.assert_array_equal(W[0], [[1, -1, 1], [-1, 1, -1]])
+    np.testing.assert_array_equal(memory.recall(W, np.array([[[1.0, 0, 0]]]))[0, 0], [1, -1])
+
+
+def test_sign_zero_counts_as_wrong():
+    acc = sign_accuracy(np.array([[[0.0, 2.0]]]), np.array([[[1.0, 1.0]]]), np.array([[True]]))
+    assert acc[0] == 0.5
+
+
+def test_kv_rejects_bad_configuration():
+    with pytest.raises(ValueError):
+        KeyValueMemory(0)
+    with pytest.raises(ValueError):
+        KeyValueMemory(3).run(hopfield_stream(np.ones((1, 3)), np.ones((1, 3))))
+    with pytest.raises(ValueError):
+        HebbianMemory(decay=0)

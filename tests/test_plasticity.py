@@ -1,0 +1,106 @@
+"""Hand-computed 3x3 cases of the three-factor rule (Tyulmankov et al. 2021)
+and properties of the gates."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from neurosim.gates import gate_probability, make_gates, random_gates, sequential_gates
+from neurosim.plasticity import gated_update, learning_rate, passive_update, update_stability
+
+K0 = np.array([[[1.0, -1, 1], [0, 0, 0], [1, 1, 1]]])
+X = np.array([[1.0, 1, -1]])
+
+
+def test_learning_rate_eq8_eq17():
+    eta = learning_rate(np.array([2.0]), np.array([[0, 1, 1]]), np.array([[0, 0, 1.0]]))
+    np.testing.assert_array_equal(eta, [[0, 2, 0]])
+
+
+def test_key_write_eq9_full_rate():
+    eta = learning_rate(np.array([1.0]), np.array([[0, 1, 0]]))
+    K1 = gated_update(K0, eta, X[:, None, :], axis=1)
+    np.testing.assert_array_equal(K1[0], [[1, -1, 1], [1, 1, -1], [1, 1, 1]])
+
+
+def test_key_write_eq9_half_rate():
+    eta = learning_rate(np.array([0.5]), np.array([[1, 0, 0]]))
+    K1 = gated_update(K0, eta, X[:, None, :], axis=1)
+    np.testing.assert_allclose(K1[0], [[1, 0, 0], [0, 0, 0], [1, 1, 1]])
+
+
+def test_value_write_eq11_gated_hebbian():
+    h_new = np.exp([-1.0, 3, 1]) / np.exp([-1.0, 3, 1]).sum()   # softmax(K1 x) by hand
+    y = np.array([[1.0, -1, 1]])
+    delta = y[:, :, None] * h_new[None, None, :]
+    V1 = gated_update(np.zeros((1, 3, 3)), np.array([[0, 1.0, 0]]), delta, axis=2)
+    expected = np.zeros((3, 3))
+    expected[:, 1] = np.array([1, -1, 1]) * 0.8668133
+    np.testing.assert_allclose(V1[0], expected, atol=1e-6)
+
+
+def test_value_write_eq16_passive_decay():
+    delta = np.full((1, 3, 3), 2.0)
+    V1 = passive_update(np.ones((1, 3, 3)), np.array([1.0]), 0.5, delta, rate=0.25)
+    np.testing.assert_allclose(V1, 0.5 + 0.5)
+    unchanged = passive_update(np.ones((1, 3, 3)), np.array([0.0]), 0.5, delta)
+    np.testing.assert_array_equal(unchanged, 1.0)
+
+
+def test_flashbulb_stability_eq17():
+    stable = np.zeros((1, 3))
+    eta = learning_rate(np.array([10.0]), np.array([[0, 1, 0]]), stable)
+    K1 = gated_update(K0, eta, X[:, None, :], axis=1)
+    np.testing.assert_array_equal(K1[0, 1], X[0])          # rate clipped to 1: exact write
+    stable = update_stability(stable, eta)
+    np.testing.assert_array_equal(stable, [[0, 1, 0]])
+    eta2 = learning_rate(np.array([1.0]), np.array([[0, 1, 0]]), stable)
+    K2 = gated_update(K1, eta2, -X[:, None, :], axis=1)
+    np.testing.assert_array_equal(K2, K1)                   # the stable slot is protected
+
+
+@settings(max_examples=50, deadline=None)
+@given(arrays(float, (2, 4, 3), elements=st.floats(-5, 5)),
+       arrays(float, (2, 4), elements=st.sampled_from([0.0, 1.0])),
+       arrays(float, (2, 1, 3), elements=st.floats(-1, 1)))
+def test_no_weight_change_when_q_is_zero(K, gate, x):
+    eta = learning_rate(np.zeros(2), gate)
+    np.testing.assert_array_equal(gated_update(K, eta, x, axis=1), K)
+    np.testing.assert_array_equal(passive_update(K, np.zeros(2), 0.9, K + 1), K)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 60), st.integers(1, 30))
+def test_sequential_gates_select_exactly_one_slot(batch, steps, N):
+    gates = sequential_gates(batch, steps, N)
+    assert gates.shape == (batch, steps, N)
+    np.testing.assert_array_equal(gates.sum(axis=2), 1)
+    np.testing.assert_array_equal(gates[0].argmax(axis=1), np.arange(steps) % N)
+
+
+@settings(max_examples=30, deadline=None)
+@given(arrays(float, (3, 5, 4), elements=st.floats(-1, 1)),
+       arrays(float, (3, 5), elements=st.floats(0, 3)),
+       arrays(float, (3, 1, 4), elements=st.floats(-1, 1)))
+def test_gated_weights_stay_bounded(K, q, x):
+    """A convex update keeps every weight within the range of old weights and inputs."""
+    eta = learning_rate(q[:, 0], np.ones((3, 5)))
+    K1 = gated_update(K, eta, x, axis=1)
+    assert np.all(np.abs(K1) <= 1 + 1e-12)
+
+
+def test_random_gates_rate_and_reproducibility():
+    a = random_gates(np.random.default_rng(3), 4, 500, 40, 0.1)
+    b = random_gates(np.random.default_rng(3), 4, 500, 40, 0.1)
+    np.testing.assert_array_equal(a, b)
+    assert abs(a.mean() - 0.1) < 0.01
+
+
+def test_gate_probability_per_N_and_errors():
+    assert gate_probability("4/N", 40) == 0.1
+    assert gate_probability(0.3, 40) == 0.3
+    with pytest.raises(ValueError):
+        random_gates(np.random.default_rng(0), 1, 1, 3, 1.5)
+    with pytest.raises(ValueError):
+        make_gates("bogus", np.random.default_rng(0), 1, 1, 3)
