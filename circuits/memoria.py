@@ -166,6 +166,7 @@ class Reminded:
     data: their data vectors, shape (len(ids), dim).
     wm_ids, wm_data: the working memory that reminded them.
     init_ids, found_ids: M_ltm^init and M_ltm^found of the LTM search.
+    kinds: the type of each reminded engram at remind time.
     """
 
     ids: list
@@ -175,6 +176,7 @@ class Reminded:
     wm_data: np.ndarray
     init_ids: list
     found_ids: list
+    kinds: list | None = None
 
     @property
     def stm_ids(self) -> list:
@@ -443,7 +445,8 @@ class MemoriaCircuit:
             init, found, ltm_rem = self._search_paper(wm_data, stm_rem)
         ids = stm_rem + [i for i in ltm_rem if i not in set(stm_rem)]
         return Reminded(ids=ids, n_stm=len(stm_rem), data=self.data(ids), wm_ids=wm,
-                        wm_data=wm_data, init_ids=init, found_ids=found)
+                        wm_data=wm_data, init_ids=init, found_ids=found,
+                        kinds=[self.kind(i) for i in ids])
 
     def _search_paper(self, wm_data, stm_rem):
         """Steps 4-6: M_ltm^init, greedy walks of depth N_depth, top N_ltm_rem."""
