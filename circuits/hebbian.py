@@ -57,18 +57,21 @@ class HebbianMemory:
         return later[:, :1, None] * W + np.einsum("bt,btm,btd->bmd", weight, y, x)
 
     def recall(self, W: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Synchronous dynamics from queries x (B, T, d); returns the readout (B, T, m)."""
-        state = x
-        out = np.sign(x @ W.transpose(0, 2, 1)) if self.bidirectional else x
+        """Synchronous dynamics from queries x (B, T, d); returns the readout (B, T, m).
+        Trials stop iterating once all their queries sit at a fixed point."""
+        out = np.sign(x @ W.transpose(0, 2, 1)) if self.bidirectional else x.copy()
+        active = np.arange(W.shape[0])
         for _ in range(self.max_iterations):
+            Wa, current = W[active], out[active]
             if self.bidirectional:
-                state = np.sign(out @ W)
-                new = np.sign(state @ W.transpose(0, 2, 1))
+                new = np.sign(np.sign(current @ Wa) @ Wa.transpose(0, 2, 1))
             else:
-                new = np.sign(out @ W.transpose(0, 2, 1))
-            if np.array_equal(new, out):
+                new = np.sign(current @ Wa.transpose(0, 2, 1))
+            changed = np.any(new != current, axis=(1, 2))
+            out[active] = new
+            active = active[changed]
+            if active.size == 0:
                 break
-            out = new
         return out
 
     def run(self, stream: EventStream) -> np.ndarray:

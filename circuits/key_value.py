@@ -83,16 +83,16 @@ class KeyValueMemory:
               gate: np.ndarray) -> None:
         """One storage step (eq. 8-11, 13, 16, 17) for x (B, d), y (B, m), q (B,), gate (B, N)."""
         eta = learning_rate(q, gate, state.stable if self.stability else None)
-        state.K = gated_update(state.K, eta, x[:, None, :], axis=1)
+        gated_update(state.K, eta, x[:, None, :], axis=1)
         if self.value_write == "slot":
-            state.V = gated_update(state.V, eta, y[:, :, None], axis=2)
-        else:
+            gated_update(state.V, eta, y[:, :, None], axis=2)
+        elif self.value_write == "gated" and np.any(eta):
             h_new = softmax(self.logits(state.K, x))
-            delta = y[:, :, None] * h_new[:, None, :]
-            if self.value_write == "gated":
-                state.V = gated_update(state.V, eta, delta, axis=2)
-            else:
-                state.V = passive_update(state.V, q, self.decay, delta, self.value_rate)
+            gated_update(state.V, eta, y[:, :, None] * h_new[:, None, :], axis=2)
+        elif self.value_write == "passive":
+            h_new = softmax(self.logits(state.K, x))
+            state.V = passive_update(state.V, q, self.decay, y[:, :, None] * h_new[:, None, :],
+                                     self.value_rate)
         if self.stability:
             state.stable = update_stability(state.stable, eta)
 

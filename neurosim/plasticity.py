@@ -27,12 +27,23 @@ def learning_rate(q: np.ndarray, gate: np.ndarray, stable: np.ndarray | None = N
 
 
 def gated_update(W: np.ndarray, eta: np.ndarray, delta: np.ndarray, axis: int) -> np.ndarray:
-    """Eq. 9 / 11: W <- (1 - eta) W + eta Delta, eta clipped to [0, 1].
+    """Eq. 9 / 11, in place: W <- (1 - eta) W + eta Delta, eta clipped to [0, 1].
 
     ``axis`` is the axis of W indexed by the hidden neuron: 1 for the key
-    matrix K (B, N, d), 2 for the value matrix V (B, m, N)."""
-    rate = np.expand_dims(np.clip(eta, 0.0, 1.0), axis=3 - axis)
-    return W + rate * (delta - W)
+    matrix K (B, N, d), 2 for the value matrix V (B, m, N). ``delta`` is
+    broadcastable to W. Only the synapses of gated neurons (eta > 0) are
+    touched, so a step costs O(gated neurons x fan-in), not O(B N d).
+    Returns W (the same array, updated)."""
+    b, i = np.nonzero(eta)
+    if b.size == 0:
+        return W
+    rate = np.minimum(eta[b, i], 1.0)[:, None]
+    full = np.broadcast_to(delta, W.shape)
+    if axis == 1:
+        W[b, i, :] += rate * (full[b, i, :] - W[b, i, :])
+    else:
+        W[b, :, i] += rate * (full[b, :, i] - W[b, :, i])
+    return W
 
 
 def passive_update(W: np.ndarray, q: np.ndarray, decay: float, delta: np.ndarray,
