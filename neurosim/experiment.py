@@ -105,7 +105,12 @@ def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
     headline = protocol.summarize(frame, values)
     if len(backends) > 1:
         headline.update(backend_gap(frame, protocol, values))
+    paper = {key: value for key, value in protocol.paper.items() if key in headline}
     summary = {"protocol": name, "figure": protocol.figure, "headline": headline,
+               "paper": paper,
+               "difference_to_paper": {key: round(headline[key] - value, 4)
+                                       for key, value in paper.items()},
+               "notes": protocol.notes,
                "parameters": values, "seed": seed, "device": device,
                "points": len(points), "resumed_points": len(points) - len(pending),
                "elapsed_s": round(time.perf_counter() - started, 3), "versions": versions()}

@@ -111,6 +111,8 @@ class Protocol:
         and inner coordinates such as T or seed); the engine adds the point's
         parameters and the backend to every record.
     canonical(point) -> the point with the parameters it does not use set to None.
+    paper: headline values the paper reports (same keys as the headline); the
+        summary lists them with the measured difference. notes: known gaps.
     summarize(frame, params) -> flat dict of headline numbers.
     plot(frame, params) -> matplotlib Figure.
     metric, compare_on: what ``neurosim compare`` sets side by side (the metric,
@@ -128,6 +130,8 @@ class Protocol:
     metric: str = "accuracy"
     compare_on: tuple[str, ...] = ()
     canonical: Callable[[dict], dict] | None = None
+    paper: dict = field(default_factory=dict)
+    notes: str = ""
 
     def defaults(self) -> dict[str, list]:
         return {name: list(p.default) if isinstance(p.default, (list, tuple)) else [p.default]
