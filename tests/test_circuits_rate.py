@@ -104,3 +104,34 @@ def test_kv_rejects_bad_configuration():
         KeyValueMemory(3).run(hopfield_stream(np.ones((1, 3)), np.ones((1, 3))))
     with pytest.raises(ValueError):
         HebbianMemory(decay=0)
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["gated", "passive", "slot"]))
+def test_kv_weights_unchanged_when_q_is_zero(seed, value_write):
+    rng = np.random.default_rng(seed)
+    memory = KeyValueMemory(4, value_write=value_write, stability=True)
+    state = KeyValueState(K=rng.normal(size=(3, 4, 5)), V=rng.normal(size=(3, 2, 4)),
+                          stable=np.zeros((3, 4)))
+    K, V = state.K.copy(), state.V.copy()
+    memory.write(state, rng.normal(size=(3, 5)), rng.normal(size=(3, 2)), np.zeros(3),
+                 rng.random((3, 4)) < 0.5)
+    np.testing.assert_array_equal(state.K, K)
+    np.testing.assert_array_equal(state.V, V)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32 - 1))
+def test_protocol_point_is_reproducible_for_any_seed(seed):
+    from neurosim.protocol import RunContext
+    from neurosim.protocols import autoassociative
+
+    point = {"model": "kv", "gate": "random", "p": "0.2", "N": 6, "d": "N", "occlusion": 0.5,
+             "seeds": 3, "T": (2, 6)}
+    first = autoassociative.run_point(point, np.random.SeedSequence(seed), RunContext())
+    second = autoassociative.run_point(point, np.random.SeedSequence(seed), RunContext())
+    assert first == second
