@@ -710,13 +710,19 @@ def random_stream(rng: np.random.Generator, steps: int, n_wm: int, dim: int,
 
 def recurring_stream(rng: np.random.Generator, steps: int, n_wm: int, dim: int,
                      n_items: int = 20, noise: float = 0.1, scale: float = 1.0,
-                     repeat_every: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                     repeat_every: int = 0, stay: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """A stream with recurring content: ``n_items`` prototype vectors; each step shows
     n_wm noisy copies of prototypes (one item per step; every ``repeat_every`` steps the
-    item of an earlier step returns when repeat_every > 0, else items are drawn at random).
+    item of an earlier step returns when repeat_every > 0, else items are drawn at random,
+    and with probability ``stay`` the previous step's item stays on, like a topic in text).
     Returns (data (steps, n_wm, dim), item (steps,))."""
     protos = rng.normal(0.0, scale / math.sqrt(dim), size=(n_items, dim))
     items = rng.integers(n_items, size=steps)
+    if stay > 0:
+        keep = rng.random(steps) < stay
+        for t in range(1, steps):
+            if keep[t]:
+                items[t] = items[t - 1]
     if repeat_every > 0:
         items = np.arange(steps) % repeat_every % n_items
     data = protos[items][:, None, :] + rng.normal(0.0, noise * scale / math.sqrt(dim),
