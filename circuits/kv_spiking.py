@@ -181,13 +181,13 @@ class SpikingKeyValueMemory:
             f = kv_ta_rate(t, i) : 1
             dv/dt = f * r0 * int(ph < P1) : 1
             a : 1
-            poisson : 1 (shared, constant)
+            use_poisson : 1 (shared, constant)
             """,
-            threshold="ph < P1 and ((poisson == 0 and v > 1) or "
-                      "(poisson > 0 and rand() < f * r0 * dt))",
-            reset="v -= 1.0 * (poisson == 0)\na += 1.0 / count0",
+            threshold="ph < P1 and ((use_poisson == 0 and v > 1) or "
+                      "(use_poisson > 0 and rand() < f * r0 * dt))",
+            reset="v -= 1.0 * (use_poisson == 0)\na += 1.0 / count0",
             method="euler", namespace=ns, name="kv_input")
-        inputs.poisson = values["poisson"]
+        inputs.use_poisson = values["poisson"]
         inputs.run_regularly("a = 0\nv = 0.05 + 0.9 * rand()", dt=win, when="start",
                              name="kv_input_reset")
 
@@ -298,7 +298,7 @@ class SpikingKeyValueMemory:
         params = self.parameters()
         args[handles["hidden"].beta] = params["beta"]
         args[handles["hidden"].use_S] = params["use_S"]
-        args[handles["inputs"].poisson] = params["poisson"]
+        args[handles["inputs"].use_poisson] = params["poisson"]
         for name in ("passive", "decay", "vrate"):
             args[getattr(handles["values"], name)] = params[name]
         return args
@@ -365,15 +365,17 @@ def run_circuit(model, shape: dict, values: dict, record: bool) -> dict:
 
 
 def collect_record(handles: dict, timing) -> dict:
-    """Arrays of the recording monitors (spike times in s, indices)."""
-    rec = handles["record"]
+    """Arrays of the recording monitors: spike times (s) and indices per
+    population, and the smoothed population rates (Hz) with their times."""
+    from brian2 import Hz, ms
+
     out = {}
-    for name, monitor in rec.items():
+    for name, monitor in handles["record"].items():
         if name.endswith("rate"):
             out[f"{name}_t"] = np.asarray(monitor.t_)
-            out[f"{name}_hz"] = np.asarray(monitor.smooth_rate(width=2 * timing.dt_ms * 1e-3 * 10 * __import__('brian2').second) / __import__('brian2').Hz)
+            out[f"{name}_hz"] = np.asarray(monitor.smooth_rate(width=1 * ms) / Hz)
         else:
             out[f"{name}_t"] = np.asarray(monitor.t_)
             out[f"{name}_i"] = np.asarray(monitor.i)
-    out["window_s"] = timing.window_ms * 1e-3
+    out["window_s"] = np.asarray(timing.window_ms * 1e-3)
     return out
