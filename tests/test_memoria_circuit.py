@@ -286,3 +286,21 @@ def test_load_rejects_foreign_file(tmp_path):
     np.savez(tmp_path / "x.npz", meta='{"format": "other"}')
     with pytest.raises(MemoriaError, match="not a neurosim"):
         MemoriaCircuit.load(tmp_path / "x.npz")
+
+
+def test_edges_hold_only_counts_and_weighted_graph_exports_weights():
+    m = circuit()
+    a, b, c = (m.add_engram([k, 0.0], LONGTERM) for k in range(3))
+    m.set_count(a, a, 4)
+    m.set_count(a, b, 3)
+    with pytest.raises(KeyError, match="only 'count'"):
+        m.graph.add_edge(a, c, weight=0.5)
+    assert dict(m.graph.edges[a, b]) == {"count": 3}
+    copy = m.graph.copy()
+    assert copy.edges[a, b]["count"] == 3 and copy is not m.graph
+    weighted = m.weighted_graph(threshold=0.5)
+    assert weighted.edges[a, b]["weight"] == pytest.approx(0.75)
+    assert weighted.nodes[c]["kind"] == "long-term"
+    m.set_count(b, b, 10)
+    m.set_count(b, a, 3)
+    assert not m.weighted_graph(threshold=0.5).has_edge(b, a)  # E = 0.3 < 0.5
