@@ -307,6 +307,7 @@ class MemoriaCircuit:
         self.rng = np.random.default_rng(seq)
         self.tie_source = tie_source
         self.graph = EngramGraph()
+        self._nbr: dict[int, tuple] = {}  # out-edge arrays per engram (see _neighbors)
         self.step_count = 0
         self.next_id = 0
         self._capacity = 0
@@ -382,6 +383,7 @@ class MemoriaCircuit:
             raise MemoriaError(f"unknown engram in ({i}, {j})")
         if count < 0:
             raise MemoriaError("counts are >= 0")
+        self._nbr.pop(i, None)
         if i == j:
             self.graph.nodes[i]["fires"] = int(count)
         elif count == 0:
@@ -395,6 +397,10 @@ class MemoriaCircuit:
         if not ids:
             return
         dead = set(ids)
+        for engram_id in ids:
+            self._nbr.pop(engram_id, None)
+            for source in self.graph._pred[engram_id]:
+                self._nbr.pop(source, None)
         self.graph.remove_nodes_from(ids)
         for engram_id in ids:
             slot = self._slot.pop(engram_id)
@@ -472,23 +478,44 @@ class MemoriaCircuit:
         order = np.lexsort((self.rng.random(len(scores)), -scores))
         return order[:k]
 
-    def _argmax_edge(self, source: int, allowed, exclude) -> int | None:
-        """Sec. 3.2 steps 4-5: the target j in ``allowed`` and not in ``exclude``
-        with the largest Count_{source,j} > 0 (hence largest E), ties at random."""
-        best, tied = 0, []
-        for target, attrs in self.graph.succ[source].items():
-            if target in allowed and target not in exclude:
-                c = attrs.count
-                if c > best:
-                    best, tied = c, [target]
-                elif c == best:
-                    tied.append(target)
-        if not tied:
+    def _neighbors(self, source: int) -> tuple[np.ndarray, np.ndarray]:
+        """(slots, counts) of the out-edges of ``source``, cached until its edges change."""
+        cached = self._nbr.get(source)
+        if cached is None:
+            succ = self.graph._succ[source]  # networkx's raw adjacency dict (hot path)
+            slots = np.fromiter((self._slot[j] for j in succ), dtype=np.int64, count=len(succ))
+            counts = np.fromiter((a.count for a in succ.values()), dtype=np.int64, count=len(succ))
+            cached = self._nbr[source] = (slots, counts)
+        return cached
+
+    def _ltm_index(self) -> tuple[list, np.ndarray]:
+        """LTM ids in creation order and an array slot -> LTM position (-1: not LTM)."""
+        ltm_ids = list(self.ltm)
+        position = np.full(self._capacity, -1, dtype=np.int64)
+        position[[self._slot[i] for i in ltm_ids]] = np.arange(len(ltm_ids))
+        return ltm_ids, position
+
+    def _ltm_edges(self, source: int, position: np.ndarray, visited: np.ndarray | None):
+        """LTM positions and counts of the edges source -> unvisited LTM engrams."""
+        slots, counts = self._neighbors(source)
+        pos = position[slots]
+        keep = pos >= 0
+        pos, counts = pos[keep], counts[keep]
+        if visited is not None and len(pos):
+            keep = ~visited[pos]
+            pos, counts = pos[keep], counts[keep]
+        return pos, counts
+
+    def _argmax_edge(self, source: int, position: np.ndarray, visited=None) -> int | None:
+        """Sec. 3.2 steps 4-5: the LTM position j (not visited) with the largest
+        Count_{source,j} > 0, hence the largest E_{source->j}; ties at random."""
+        pos, counts = self._ltm_edges(source, position, visited)
+        if len(pos) == 0:
             return None
+        tied = np.sort(pos[counts == counts.max()])
         if len(tied) == 1:
-            return tied[0]
-        tied.sort()
-        return tied[int(self.rng.integers(len(tied)))]
+            return int(tied[0])
+        return int(tied[self.rng.integers(len(tied))])
 
     def remind(self) -> Reminded:
         """Algorithm 1 / sec. 3.2 steps 2-7."""
@@ -510,29 +537,31 @@ class MemoriaCircuit:
     def _search_paper(self, wm_data, stm_rem):
         """Steps 4-6: M_ltm^init, greedy walks of depth N_depth, top N_ltm_rem."""
         p = self.params
-        ltm = self.ltm
+        ltm_ids, position = self._ltm_index()
         init: list[int] = []
         for source in stm_rem:
-            target = self._argmax_edge(source, ltm, ())
+            target = self._argmax_edge(source, position)
             if target is not None and target not in init:
                 init.append(target)
         found = list(init)
-        seen = set(init)
+        visited = np.zeros(len(ltm_ids), dtype=bool)
+        visited[init] = True
         frontier = list(init)
         for _ in range(p.depth):
             step = []
-            for source in frontier:
-                target = self._argmax_edge(source, ltm, seen)
+            for k in frontier:
+                target = self._argmax_edge(ltm_ids[k], position, visited)
                 if target is not None and target not in step:
                     step.append(target)
             if not step:
                 break
-            seen.update(step)
+            visited[step] = True
             found.extend(step)
             frontier = step
+        found = [ltm_ids[k] for k in found]
         scores = correlation_scores(wm_data, self.data(found), p.ranking)
         chosen = [found[i] for i in self._top(scores, min(p.n_ltm_rem, len(found)))]
-        return init, found, chosen
+        return [ltm_ids[k] for k in init], found, chosen
 
     def _search_reference(self, wm_data, stm, stm_rem):
         """The reference package's search (memoria-pytorch 1.1.0,
@@ -541,45 +570,43 @@ class MemoriaCircuit:
         p = self.params
         if not stm:
             return [], [], []
-        ltm_ids = list(self.ltm)
-        if not ltm_ids:
+        if not self.ltm:
             # the reference searches from index 0: the oldest engram alive
             if p.n_ltm_rem <= 0:
                 return [], [], []
             oldest = min(self._slot)
             return [], [oldest], [oldest]
+        ltm_ids, position = self._ltm_index()
         n_ltm = len(ltm_ids)
-        position = {engram: k for k, engram in enumerate(ltm_ids)}
         keys = None
         if self.tie_source is not None:
             keys = np.asarray(self.tie_source(len(stm), len(self._slot)), dtype=np.float64)
         init_pos = set()
         for slot, source in enumerate(stm):
-            counts = np.zeros(n_ltm)
-            if source in stm_rem:
-                for target, attrs in self.graph.succ[source].items():
-                    k = position.get(target)
-                    if k is not None:
-                        counts[k] = attrs.count
-            tied = counts == counts.max()
+            pos, counts = self._ltm_edges(source, position, None) if source in stm_rem else ((), ())
+            if len(pos):
+                row = np.zeros(n_ltm)
+                row[pos] = counts
+                tied = row == row.max()
+            else:  # an all-zero row (non-reminded slot, or no LTM edge): every engram ties
+                tied = np.ones(n_ltm, dtype=bool)
             if keys is not None:
                 init_pos.add(int(np.argmax(keys[slot, :n_ltm] * tied)))
             else:
                 candidates = np.flatnonzero(tied)
                 init_pos.add(int(candidates[self.rng.integers(len(candidates))]))
         init = sorted(init_pos)
-        visited = set(init)
+        visited = np.zeros(n_ltm, dtype=bool)
+        visited[init] = True
         paths = list(init)
         found_pos = set(init)
         dead_end = False
         for _ in range(p.depth):
-            chosen = []
-            for last in paths:
-                source = ltm_ids[last if last >= 0 else n_ltm - 1]
-                chosen.append(self._reference_next(source, position, visited, n_ltm))
+            chosen = [self._reference_next(ltm_ids[last if last >= 0 else n_ltm - 1], position,
+                                           visited) for last in paths]
             for k in chosen:
                 if k >= 0:
-                    visited.add(k)
+                    visited[k] = True
                     found_pos.add(k)
                 else:
                     dead_end = True
@@ -593,23 +620,14 @@ class MemoriaCircuit:
         chosen_ids = [found[i] for i in sorted(picked, key=lambda i: -scores[i]) if i < len(found)]
         return [ltm_ids[k] for k in init], found, chosen_ids
 
-    def _reference_next(self, source: int, position: dict, visited: set, n_ltm: int) -> int:
+    def _reference_next(self, source: int, position: np.ndarray, visited: np.ndarray) -> int:
         """argmax over unvisited LTM positions of Count_{source, .} (zero counts
         included), first position on ties; -1 if every LTM engram is visited."""
-        best, best_pos = 0, None
-        for target, attrs in self.graph.succ[source].items():
-            k = position.get(target)
-            if k is None or k in visited:
-                continue
-            c = attrs.count
-            if c > best or (c == best and best_pos is not None and k < best_pos):
-                best, best_pos = c, k
-        if best_pos is not None and best > 0:
-            return best_pos
-        for k in range(n_ltm):  # oldest unvisited engram (count 0)
-            if k not in visited:
-                return k
-        return -1
+        pos, counts = self._ltm_edges(source, position, visited)
+        if len(pos):
+            return int(pos[counts == counts.max()].min())
+        first = int(np.argmin(visited))  # the oldest unvisited engram (count 0)
+        return -1 if visited[first] else first
 
     # ------------------------------------------------------------------ memorize
     def memorize(self, reminded: Reminded, contribution=None) -> dict:
@@ -656,6 +674,7 @@ class MemoriaCircuit:
         graph = self.graph
         new_edges = []
         for i in act:
+            self._nbr.pop(i, None)
             graph.nodes[i]["fires"] += 1
             succ = graph.succ[i]
             for j in act:
