@@ -33,17 +33,58 @@ Its derivative along a trajectory is exactly dE/dt = F + G (eq. 5) with
 
 so E is non-increasing when T_d is large (dV_d/dt -> 0, the adiabatic limit).
 
-Everything is batched: a leading axis B holds independent networks (seeds, parameter values), each
-with its own Xi, alpha_s, alpha_c; one RK4 step is a handful of batched matrix products.
+Everything is batched: states are (G, A, N_f) arrays, G groups of memories (seeds) times A networks
+per group (e.g. alpha_c values) that share their Xi, so one RK4 stage is two stacked matrix-matrix
+products for the whole batch, never a Python loop over networks.
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
 
 ACTIVATIONS = ("poly", "exp")
+
+
+# ----------------------------------------------------------------------------- BLAS threads
+def _openblas():
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower()})
+    except OSError:
+        return None
+    for path in paths:
+        lib = ctypes.CDLL(path)
+        for prefix in ("scipy_openblas", "openblas"):
+            for suffix in ("64_", ""):
+                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                if get is not None and put is not None:
+                    return get, put
+    return None
+
+
+@contextlib.contextmanager
+def blas_threads(n: int = 1):
+    """Limit OpenBLAS to n threads inside the block (no-op where no OpenBLAS is found).
+
+    The batched GEMMs here are small (e.g. 256 x 100 x 50): with several OpenBLAS threads on a
+    loaded 2-core machine one product took 13 ms instead of 0.1 ms, so simulations run with one.
+    """
+    found = _openblas()
+    if found is None:
+        yield
+        return
+    get, put = found
+    before = get()
+    put(n)
+    try:
+        yield
+    finally:
+        put(before)
 
 
 # ----------------------------------------------------------------------------- episodes -> Phi
@@ -88,16 +129,28 @@ def random_memories(rng: np.random.Generator, batch: int, N_f: int, K: int) -> n
 def sigma_h(x: np.ndarray, activation: str, degree: int, beta: float = 1.0) -> np.ndarray:
     """Hidden activation: x**degree (``poly``) or softmax(beta x) over the last axis (``exp``)."""
     if activation == "poly":
-        return x ** degree
+        return int_power(x, degree)
     z = beta * x
     z = np.exp(z - z.max(axis=-1, keepdims=True))
     return z / z.sum(axis=-1, keepdims=True)
 
 
+def int_power(x: np.ndarray, n: int) -> np.ndarray:
+    """x**n for an integer n >= 0 by repeated squaring (libm pow of negative bases is ~50x slower)."""
+    result, base = np.ones_like(x), x
+    while n:
+        if n & 1:
+            result = result * base
+        n >>= 1
+        if n:
+            base = base * base
+    return result
+
+
 def lagrangian_h(x: np.ndarray, activation: str, degree: int, beta: float = 1.0) -> np.ndarray:
     """L_h with sigma_h = grad L_h (eq. 3): sum x**(n+1)/(n+1), or (1/beta) logsumexp(beta x)."""
     if activation == "poly":
-        return (x ** (degree + 1)).sum(axis=-1) / (degree + 1)
+        return int_power(x, degree + 1).sum(axis=-1) / (degree + 1)
     z = beta * x
     top = z.max(axis=-1)
     return (top + np.log(np.exp(z - top[..., None]).sum(axis=-1))) / beta
@@ -109,18 +162,24 @@ def log_cosh(x: np.ndarray) -> np.ndarray:
     return a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0)
 
 
-def _per_network(value, batch: int) -> np.ndarray:
+def _grid(value, groups: int) -> np.ndarray:
+    """A scalar, (A,) or (G, A) parameter as a (G, A) array."""
     value = np.asarray(value, dtype=float)
-    return np.broadcast_to(value.reshape(-1) if value.ndim else value, (batch,)).copy()
+    value = value.reshape(1, -1) if value.ndim <= 1 else value
+    return np.broadcast_to(value, (groups, value.shape[1])).copy()
 
 
 # ----------------------------------------------------------------------------- the circuit
 @dataclass
 class DenseGSEMM:
-    """A batch of B dense GSEMM networks (eq. 9-10), integrated with classical RK4.
+    """A batch of dense GSEMM networks (eq. 9-10), integrated with classical RK4.
 
-    xi: (B, N_f, K) or (N_f, K) memories; phi: (K, K) or (B, K, K) transitions (Phi[k, j]: k -> j);
-    alpha_s, alpha_c: scalars or (B,) arrays (one value per network); T_f, T_d: timescales.
+    The batch has two axes, G memory groups x A networks per group: ``xi`` is (G, N_f, K) (or
+    (N_f, K) for G = 1) and is shared by the A networks of its group, which differ in alpha_s,
+    alpha_c or initial state; alpha_s, alpha_c are scalars, (A,) or (G, A) arrays. States are
+    (G, A, N_f) arrays, so a group is one matrix-matrix product per stage. B independent networks
+    with their own memories are G = B, A = 1; B networks sharing their memories are G = 1, A = B.
+    phi: (K, K) or (G, K, K), Phi[k, j] = 1 for the transition k -> j.
     """
 
     xi: np.ndarray
@@ -132,45 +191,47 @@ class DenseGSEMM:
     degree: int = 1
     activation: str = "poly"
     beta: float = 1.0
-    w_in: np.ndarray = field(init=False, repr=False)
-    w_out: np.ndarray = field(init=False, repr=False)
+    xi_t: np.ndarray = field(init=False, repr=False)
+    xi_phi: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         xi = np.asarray(self.xi, dtype=float)
         self.xi = xi[None] if xi.ndim == 2 else xi
-        B, N, K = self.xi.shape
-        phi = np.asarray(self.phi, dtype=float)
-        self.phi = np.broadcast_to(phi, (B, K, K))
-        self.alpha_s = _per_network(self.alpha_s, B)
-        self.alpha_c = _per_network(self.alpha_c, B)
-        # One matrix for both inputs of the hidden layer (eq. 9):
-        #   V_h = [tanh V_f, V_d] @ [[sqrt(a_s) Xi], [a_c Xi Phi]]
-        self.w_in = np.concatenate([np.sqrt(self.alpha_s)[:, None, None] * self.xi,
-                                    self.alpha_c[:, None, None] * (self.xi @ self.phi)], axis=1)
-        # sqrt(a_s) Xi^T, so that V_f drive = sigma_h(V_h) @ w_out (eq. 10)
-        self.w_out = np.sqrt(self.alpha_s)[:, None, None] * np.swapaxes(self.xi, 1, 2)
+        G, N, K = self.xi.shape
+        self.phi = np.broadcast_to(np.asarray(self.phi, dtype=float), (G, K, K))
+        self.alpha_s = _grid(self.alpha_s, G)
+        self.alpha_c = _grid(self.alpha_c, G)
+        if self.alpha_s.shape != self.alpha_c.shape:
+            A = max(self.alpha_s.shape[1], self.alpha_c.shape[1])
+            self.alpha_s = np.broadcast_to(self.alpha_s, (G, A)).copy()
+            self.alpha_c = np.broadcast_to(self.alpha_c, (G, A)).copy()
+        self._sa = np.sqrt(self.alpha_s)[..., None]
+        self._ac = self.alpha_c[..., None]
+        self.xi_t = np.ascontiguousarray(np.swapaxes(self.xi, 1, 2))
+        self.xi_phi = self.xi @ self.phi           # Xi Phi: V_d @ Xi Phi = (Phi^T Xi^T V_d)^T
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        return self.xi.shape
+    def shape(self) -> tuple[int, int, int, int]:
+        """(G, A, N_f, K)."""
+        G, N, K = self.xi.shape
+        return G, self.alpha_s.shape[1], N, K
 
     # -- eq. 9
     def hidden(self, vf: np.ndarray, vd: np.ndarray) -> np.ndarray:
-        """V_h = sqrt(a_s) Xi^T tanh(V_f) + a_c Phi^T Xi^T V_d, shape (B, K)  (eq. 9)."""
-        x = np.concatenate([np.tanh(vf), vd], axis=-1)[:, None, :]
-        return (x @ self.w_in)[:, 0, :]
+        """V_h = sqrt(a_s) Xi^T tanh(V_f) + a_c Phi^T Xi^T V_d, shape (G, A, K)  (eq. 9)."""
+        return self._sa * (np.tanh(vf) @ self.xi) + self._ac * (vd @ self.xi_phi)
 
     def sigma(self, vh: np.ndarray) -> np.ndarray:
         return sigma_h(vh, self.activation, self.degree, self.beta)
 
     # -- eq. 10 and eq. 1 (delay)
     def derivatives(self, vf: np.ndarray, vd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(dV_f/dt, dV_d/dt) of eq. 10 and the delay line of eq. 1."""
+        """(dV_f/dt, dV_d/dt): eq. 10 and the delay line T_d dV_d/dt = tanh(V_f) - V_d (eq. 1)."""
         tf = np.tanh(vf)
-        vh = (np.concatenate([tf, vd], axis=-1)[:, None, :] @ self.w_in)
-        drive = (self.sigma(vh) @ self.w_out)[:, 0, :]
+        vh = self._sa * (tf @ self.xi) + self._ac * (vd @ self.xi_phi)
+        drive = self._sa * (self.sigma(vh) @ self.xi_t)
         return (drive - vf) / self.T_f, (tf - vd) / self.T_d
 
     def rk4_step(self, vf: np.ndarray, vd: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
@@ -179,7 +240,7 @@ class DenseGSEMM:
 
     # -- eq. 4-8
     def energy(self, vf: np.ndarray, vd: np.ndarray) -> np.ndarray:
-        """E(V_f, V_d) of eq. 4 with V_h from eq. 9, shape (B,) (see the module docstring)."""
+        """E(V_f, V_d) of eq. 4 with V_h from eq. 9, shape (G, A) (see the module docstring)."""
         feature = (vf * np.tanh(vf) - log_cosh(vf)).sum(axis=-1)
         return feature - lagrangian_h(self.hidden(vf, vd), self.activation, self.degree, self.beta)
 
@@ -188,8 +249,7 @@ class DenseGSEMM:
         dvf, dvd = self.derivatives(vf, vd)
         F = -self.T_f * (dvf * (1.0 - np.tanh(vf) ** 2) * dvf).sum(axis=-1)
         # G = -a_c sigma_h(V_h)^T Phi^T Xi^T dV_d/dt
-        delay_in = (dvd[:, None, :] @ self.xi @ self.phi)[:, 0, :]
-        G = -self.alpha_c * (self.sigma(self.hidden(vf, vd)) * delay_in).sum(axis=-1)
+        G = -self.alpha_c * (self.sigma(self.hidden(vf, vd)) * (dvd @ self.xi_phi)).sum(axis=-1)
         return F, G
 
     def energy_gradient(self, vf: np.ndarray, vd: np.ndarray) -> np.ndarray:
@@ -204,27 +264,34 @@ class DenseGSEMM:
         V_d is held fixed and V_f descends the energy, V_f <- V_f - step * H(L_f)^-1 dE/dV_f
         = V_f + step * T_f dV_f/dt, i.e. the fast subsystem's own flow (a preconditioned gradient
         descent; E decreases along it by eq. 6-7) until no update changes sigma_f(V_f) by more than
-        tol. Returns (V_f*, converged) for every network of the batch.
+        tol. Returns (V_f*, converged of shape (G, A)).
         """
         vf = np.array(vf, dtype=float)
-        converged = np.zeros(vf.shape[0], dtype=bool)
+        converged = np.zeros(vf.shape[:-1], dtype=bool)
         for _ in range(max_iter):
             dvf, _ = self.derivatives(vf, vd)
             new = vf + step * self.T_f * dvf
             change = np.abs(np.tanh(new) - np.tanh(vf)).max(axis=-1)
-            vf = np.where(converged[:, None], vf, new)
+            vf = np.where(converged[..., None], vf, new)
             converged |= change < tol
             if converged.all():
                 break
         return vf, converged
 
     def overlaps(self, vf: np.ndarray) -> np.ndarray:
-        """m_mu = (1/N_f) sum_j xi_mu,j tanh(V_f,j), shape (B, K)  (appendix B)."""
-        return (np.tanh(vf)[:, None, :] @ self.xi)[:, 0, :] / self.xi.shape[1]
+        """m_mu = (1/N_f) sum_j xi_mu,j tanh(V_f,j), shape (G, A, K)  (appendix B)."""
+        return (np.tanh(vf) @ self.xi) / self.xi.shape[1]
+
+    def subset(self, groups: np.ndarray, columns: np.ndarray) -> "DenseGSEMM":
+        """The networks of the given memory groups and parameter columns, as a new batch."""
+        return DenseGSEMM(self.xi[groups], self.phi[groups], self.alpha_s[np.ix_(groups, columns)],
+                          self.alpha_c[np.ix_(groups, columns)], self.T_f, self.T_d, self.degree,
+                          self.activation, self.beta)
 
     def cue_state(self, cue: int, amplitude: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
         """Initial state: V_f = amplitude * xi_cue, V_d = 0 (the network is shown memory `cue`)."""
-        vf = amplitude * self.xi[:, :, cue].copy()
+        G, A, N, K = self.shape
+        vf = np.broadcast_to(amplitude * self.xi[:, None, :, cue], (G, A, N)).copy()
         return vf, np.zeros_like(vf)
 
 
@@ -304,7 +371,8 @@ def simulate(net: DenseGSEMM, vf: np.ndarray, vd: np.ndarray, *, dt: float, dura
 
     Every `sample_every` time units the overlaps are computed, fed to `tracker` (if any) and, with
     record=True, stored. With stop_when_decided the run ends as soon as the tracker has decided
-    every network. Returns dict(t, overlaps (S, B, K), vf, vd, states (S, 2, B, N_f) if asked).
+    every network. Overlaps are flattened to (B = G*A, K). Returns dict(t, overlaps (S, B, K), vf,
+    vd, states (S, 2, G, A, N_f) if asked).
     """
     every = max(1, int(round(sample_every / dt)))
     n_steps = int(round(duration / dt))
@@ -313,7 +381,7 @@ def simulate(net: DenseGSEMM, vf: np.ndarray, vd: np.ndarray, *, dt: float, dura
     while True:
         if step % every == 0:
             t = step * dt
-            m = net.overlaps(vf)
+            m = net.overlaps(vf).reshape(-1, net.shape[-1])
             if tracker is not None:
                 tracker.update(dominant(m, threshold), t)
             if record:
@@ -332,3 +400,77 @@ def simulate(net: DenseGSEMM, vf: np.ndarray, vd: np.ndarray, *, dt: float, dura
     if record_states:
         out["states"] = np.array(states)
     return out
+
+
+def score_replay(overlaps: np.ndarray, times: np.ndarray, succ: np.ndarray, start, *, target: int,
+                 threshold: float = 0.5, max_dwell: float = np.inf) -> SequenceTracker:
+    """Run a SequenceTracker over a recorded overlap trajectory (S, B, K) sampled at `times`."""
+    tracker = SequenceTracker(np.asarray(succ), np.broadcast_to(start, overlaps.shape[1]).copy(),
+                              target, max_dwell)
+    for t, m in zip(times, overlaps):
+        tracker.update(dominant(m, threshold), t)
+    return tracker
+
+
+def dominant_sequence(dom: np.ndarray) -> list[int]:
+    """The dominant memories of one network in order of appearance (repeats and -1 removed)."""
+    seq: list[int] = []
+    for d in np.asarray(dom):
+        if d >= 0 and (not seq or seq[-1] != d):
+            seq.append(int(d))
+    return seq
+
+
+def replay_until_decided(net: DenseGSEMM, cue: int, *, target: int, dt: float, max_time: float,
+                         max_dwell: float, threshold: float = 0.5, sample_every: float = 0.1,
+                         compact_every: float = 50.0) -> dict:
+    """Run every network from xi_cue until its replay of the cycle is decided; (G, A) verdicts.
+
+    Decided = `target` correct transitions (success), a wrong transition, or a memory held longer
+    than max_dwell (stuck); networks still undecided at max_time count as failures. Every
+    `compact_every` time units the batch is shrunk to the groups and columns that still have an
+    undecided network, so easy failures stop costing time.
+    """
+    G, A, N, K = net.shape
+    succ = successors(net.phi[0])
+    verdict = {name: np.zeros((G, A), dtype=dtype) for name, dtype in
+               (("success", bool), ("error", bool), ("stuck", bool), ("correct", int),
+                ("dwell", float))}
+    rows, cols = np.arange(G), np.arange(A)
+    vf, vd = net.cue_state(cue)
+    tracker = SequenceTracker(succ, np.full(G * A, cue), target, max_dwell)
+    every = max(1, int(round(sample_every / dt)))
+    per_chunk = max(every, int(round(compact_every / dt)) // every * every)
+    step, total = 0, int(round(max_time / dt))
+
+    def store():
+        shape = (len(rows), len(cols))
+        sel = np.ix_(rows, cols)
+        verdict["success"][sel] = tracker.success.reshape(shape)
+        verdict["error"][sel] = tracker.error.reshape(shape)
+        verdict["stuck"][sel] = tracker.stuck.reshape(shape)
+        verdict["correct"][sel] = tracker.correct.reshape(shape)
+        verdict["dwell"][sel] = (tracker.dwell_sum / np.maximum(tracker.correct, 1)).reshape(shape)
+
+    while True:
+        if step % every == 0:
+            tracker.update(dominant(net.overlaps(vf).reshape(-1, K), threshold), step * dt)
+        if step % per_chunk == 0 or step >= total:
+            store()
+            open_ = ~tracker.decided.reshape(len(rows), len(cols))
+            if not open_.any() or step >= total:
+                break
+            keep_r, keep_c = open_.any(axis=1), open_.any(axis=0)
+            if not (keep_r.all() and keep_c.all()):
+                net = net.subset(np.flatnonzero(keep_r), np.flatnonzero(keep_c))
+                vf, vd = vf[keep_r][:, keep_c], vd[keep_r][:, keep_c]
+                flat = (keep_r[:, None] & keep_c[None, :]).reshape(-1)
+                old = tracker
+                tracker = SequenceTracker(succ, old.current[flat], target, max_dwell)
+                for name in ("correct", "error", "stuck", "last_change", "dwell_sum"):
+                    setattr(tracker, name, getattr(old, name)[flat])
+                rows, cols = rows[keep_r], cols[keep_c]
+        vf, vd = net.rk4_step(vf, vd, dt)
+        step += 1
+    verdict["t_end"] = step * dt
+    return verdict
