@@ -68,12 +68,10 @@ def worker(kind: str, state_path: str, stream_path: str) -> dict:
     """Load a state, run the stream continuation, report memory and time (one process)."""
     from dataclasses import replace
 
-    from neurosim.circuits.memoria import MemoriaCircuit, MemoriaParams, attention_contribution
+    from neurosim.circuits.memoria import MemoriaCircuit
 
     if kind == "reference":
         import torch  # noqa: F401  (imported before the baseline)
-
-        from neurosim.circuits.memoria_reference import ReferenceMemoria
     stream = np.load(stream_path)
     gc.collect()
     baseline = _status("VmRSS")
@@ -100,7 +98,6 @@ def worker(kind: str, state_path: str, stream_path: str) -> dict:
         stepper(x)
         times.append(time.perf_counter() - started)
     peak_mb = _status("VmHWM") - baseline
-    _ = (MemoriaParams, attention_contribution)
     return {"impl": kind, "n_engrams": n_engrams, "n_edges": n_edges,
             "state_mb": round(state_mb, 1), "peak_mb": round(peak_mb, 1),
             "step_ms": round(1e3 * float(np.median(times)), 2),

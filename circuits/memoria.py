@@ -808,7 +808,8 @@ def recurring_stream(rng: np.random.Generator, steps: int, n_wm: int, dim: int,
     return data.astype(np.float32).astype(np.float64), items
 
 
-__all__ = ["APPENDIX_B", "EdgeCount", "EngramGraph", "KIND_NAMES", "LONGTERM", "SHORTTERM", "WORKING", "MemoriaCircuit",
+__all__ = ["APPENDIX_B", "EdgeCount", "EngramGraph", "KIND_NAMES", "LONGTERM", "SHORTTERM", "WORKING",
+           "MemoriaCircuit",
            "MemoriaError", "MemoriaParams", "Reminded", "attention_contribution",
            "correlation_scores", "lifespan_increments", "random_stream", "recurring_stream",
            "squared_distances", "stream_rng"]

@@ -94,12 +94,25 @@ class AttributeChecker:
         return {name: tuple(v) for name, v in out.items()}
 
 
+SIZE_NAMES = ("n_wm", "stm_capacity", "n_stm_rem", "n_ltm_rem", "depth", "initial_lifespan",
+              "alpha")
+
+
+def size_params(n_wm=4, stm_capacity=16, n_stm_rem=4, n_ltm_rem=4, depth=3,
+                initial_lifespan=4.0, alpha=4.0) -> dict[str, Param]:
+    """Protocol parameters for a small Memoria (shared by the demonstration protocols)."""
+    return {"n_wm": Param(n_wm, int, "N_wm", positive),
+            "stm_capacity": Param(stm_capacity, int, "STM capacity", non_negative),
+            "n_stm_rem": Param(n_stm_rem, int, "N_stm_rem", non_negative),
+            "n_ltm_rem": Param(n_ltm_rem, int, "N_ltm_rem", non_negative),
+            "depth": Param(depth, int, "N_depth", non_negative),
+            "initial_lifespan": Param(initial_lifespan, float, "initial lifespan", positive),
+            "alpha": Param(alpha, float, "lifespan extension scale", non_negative)}
+
+
 def demo_params(point: dict) -> MemoriaParams:
-    return MemoriaParams(n_wm=point["n_wm"], stm_capacity=point["stm_capacity"],
-                         n_stm_rem=point["n_stm_rem"], n_ltm_rem=point["n_ltm_rem"],
-                         depth=point["depth"], initial_lifespan=point["initial_lifespan"],
-                         alpha=point["alpha"], ranking=point.get("ranking", "exp"),
-                         search=point.get("search", "paper"))
+    """MemoriaParams from a point holding the ``size_params`` names (paper options)."""
+    return MemoriaParams(**{name: point[name] for name in SIZE_NAMES})
 
 
 def make_stream(point: dict, rng: np.random.Generator, n_wm: int) -> np.ndarray:
@@ -179,13 +192,7 @@ PROTOCOL = Protocol(
                         choices=("random", "recurring")),
         "items": Param(10, int, "distinct items of the recurring stream", positive),
         "dim": Param(8, int, "engram dimension", positive),
-        "n_wm": Param(4, int, "N_wm", positive),
-        "stm_capacity": Param(16, int, "STM capacity", non_negative),
-        "n_stm_rem": Param(4, int, "N_stm_rem", non_negative),
-        "n_ltm_rem": Param(4, int, "N_ltm_rem", non_negative),
-        "depth": Param(3, int, "N_depth", non_negative),
-        "initial_lifespan": Param(4.0, float, "initial lifespan", positive),
-        "alpha": Param(4.0, float, "lifespan extension scale", non_negative),
+        **size_params(),
         "seeds": Param(2, int, "streams per point", positive),
     },
     run_point=run_point, summarize=summarize, plot=plot, backends=("graph",),

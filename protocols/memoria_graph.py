@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.circuits.memoria import (MemoriaCircuit, MemoriaParams, random_stream,
-                                       recurring_stream)
+from neurosim.circuits.memoria import MemoriaCircuit, random_stream, recurring_stream
 from neurosim.protocol import Param, Protocol, non_negative, positive, probability
+from neurosim.protocols.memoria_attributes import demo_params, size_params
 
 LANES = {"working": 0, "short-term": 1, "long-term": 2}
 
@@ -59,10 +59,7 @@ def repeat_rows(circuit: MemoriaCircuit, originals: list, copies: list, when: st
 
 
 def run_point(point: dict, seed: np.random.SeedSequence, ctx) -> list[dict]:
-    params = MemoriaParams(n_wm=point["n_wm"], stm_capacity=point["stm_capacity"],
-                           n_stm_rem=point["n_stm_rem"], n_ltm_rem=point["n_ltm_rem"],
-                           depth=point["depth"], initial_lifespan=point["initial_lifespan"],
-                           alpha=point["alpha"])
+    params = demo_params(point)
     steps = point["steps"]
     stream_seed, circuit_seed = seed.spawn(2)
     x, _ = recurring_stream(np.random.default_rng(stream_seed), steps, params.n_wm, point["dim"],
@@ -167,13 +164,7 @@ PROTOCOL = Protocol(
         "items": Param(12, int, "distinct recurring items", positive),
         "stay": Param(0.6, float, "probability that an item stays on", probability),
         "dim": Param(8, int, "engram dimension", positive),
-        "n_wm": Param(4, int, "N_wm", positive),
-        "stm_capacity": Param(16, int, "STM capacity", non_negative),
-        "n_stm_rem": Param(4, int, "N_stm_rem", non_negative),
-        "n_ltm_rem": Param(4, int, "N_ltm_rem", non_negative),
-        "depth": Param(4, int, "N_depth", non_negative),
-        "initial_lifespan": Param(5.0, float, "initial lifespan", positive),
-        "alpha": Param(4.0, float, "lifespan extension scale", non_negative),
+        **size_params(depth=4, initial_lifespan=5.0),
     },
     run_point=run_point, summarize=summarize, plot=plot, backends=("graph",),
     figure="App. G, Fig. 9-10", metric="paired_weight")
