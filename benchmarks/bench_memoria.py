@@ -19,7 +19,9 @@ Measured per process (Linux /proc): ``state_mb`` = resident memory after
 loading the state minus before; ``peak_mb`` = the peak resident memory during
 the timed steps (VmHWM, reset with /proc/self/clear_refs just before them)
 minus the same baseline; ``step_ms`` = median wall time of one step
-(add working memory + remind + exploit + memorize & forget).
+(add working memory + remind + exploit + memorize & forget), ``step_cpu_ms`` its
+median CPU time (less sensitive to other load on the machine). Both run with
+one thread (OMP_NUM_THREADS=1, torch included).
 """
 from __future__ import annotations
 
@@ -92,16 +94,18 @@ def worker(kind: str, state_path: str, stream_path: str) -> dict:
     state_mb = _status("VmRSS") - baseline
     with open("/proc/self/clear_refs", "w") as handle:
         handle.write("5")
-    times = []
+    times, cpu = [], []
     for x in stream:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         stepper(x)
         times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
     peak_mb = _status("VmHWM") - baseline
     return {"impl": kind, "n_engrams": n_engrams, "n_edges": n_edges,
             "state_mb": round(state_mb, 1), "peak_mb": round(peak_mb, 1),
             "step_ms": round(1e3 * float(np.median(times)), 2),
-            "step_ms_mean": round(1e3 * float(np.mean(times)), 2), "steps": len(times)}
+            "step_ms_mean": round(1e3 * float(np.mean(times)), 2),
+            "step_cpu_ms": round(1e3 * float(np.median(cpu)), 2), "steps": len(times)}
 
 
 def reference_from_state(state_path: str):
@@ -163,14 +167,14 @@ def run(sizes: list[int], steps: int, impls: list[str]) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| LTM target | impl | engrams | edges | state MB | peak MB | step ms (median) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| LTM target | impl | engrams | edges | state MB | peak MB | step ms (median) "
+             "| step CPU ms |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['target_ltm']} | {r['impl']} | error | | | | |")
+            lines.append(f"| {r['target_ltm']} | {r['impl']} | error | | | | | |")
             continue
         lines.append(f"| {r['target_ltm']} | {r['impl']} | {r['n_engrams']} | {r['n_edges'] or '-'} "
-                     f"| {r['state_mb']} | {r['peak_mb']} | {r['step_ms']} |")
+                     f"| {r['state_mb']} | {r['peak_mb']} | {r['step_ms']} | {r['step_cpu_ms']} |")
     return "\n".join(lines)
 
 
@@ -195,4 +199,11 @@ def main(argv=None) -> int:
 
 if __name__ == "__main__":
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if sys.argv[1:2] == ["--worker"]:
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+        except ImportError:
+            pass
     sys.exit(main())
