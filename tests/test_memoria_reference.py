@@ -44,3 +44,38 @@ def test_cli_rejects_unknown_variant(tmp_path, capsys):
     code = main(["run", "memoria-reference", "--set", "variant=exact", "--out", str(tmp_path)])
     assert code == 2
     assert "variant" in capsys.readouterr().err
+
+
+def test_reference_batch_quirk_local_ltm_index_used_as_global():
+    """memoria-pytorch 1.1.0, batch > 1: ``_select_final_ltms`` looks the *local* LTM
+    positions up in the *global* engram array. When a batch element carries padding
+    (NULL engrams at the front, after elements lost different numbers of engrams) and
+    the padding differs from the LTM list's, the reminded LTM index points elsewhere.
+    With batch size 1 there is no padding and LTM engrams are the oldest, so local ==
+    global; that is why neurosim compares with batch size 1."""
+    from memoria import Engrams, Memoria
+
+    null, ltm, stm, wm = 0, 3, 2, 1
+
+    def run(types, data, counts):
+        model = Memoria(num_reminded_stm=1, stm_capacity=8, ltm_search_depth=0,
+                        initial_lifespan=5, num_final_ltms=1)
+        model.engrams = Engrams(torch.tensor(data, dtype=torch.float32),
+                                induce_counts=torch.tensor(counts, dtype=torch.int32),
+                                engrams_types=torch.tensor(types, dtype=torch.uint8),
+                                lifespan=torch.ones(len(types), len(types[0])))
+        return model.remind()[1]
+
+    # element 0: two padding engrams, then LTM a (global 2), STM s (3), WM w (4);
+    # element 1: LTM b, STM t1 t2 t3, WM x (no padding)
+    types = [[null, null, ltm, stm, wm], [ltm, stm, stm, stm, wm]]
+    data = [[[0.0], [0.0], [1.0], [1.1], [1.2]], [[5.0], [5.1], [9.0], [9.0], [5.2]]]
+    counts = np.zeros((2, 5, 5), dtype=int)
+    counts[0, 2, 3] = counts[0, 3, 2] = 1  # s and a fired together
+    counts[1, 0, 1] = counts[1, 1, 0] = 1  # t1 and b fired together
+    reminded = run(types, data, counts)
+    assert 3 in reminded[0].tolist()        # STM s is reminded
+    assert 2 not in reminded[0].tolist()    # but LTM a is not ...
+    assert 0 in reminded[0].tolist()        # ... a padding engram (global 0 = local LTM 0) is
+    single = run([[ltm, stm, wm]], [[[1.0], [1.1], [1.2]]], counts[:1, 2:, 2:])
+    assert sorted(single[0].tolist()) == [0, 1]  # batch size 1: a (global 0) and s
