@@ -292,6 +292,10 @@ class MemoriaCircuit:
     slot s picks the first LTM engram (creation order) with the largest key
     among its tied candidates, as ``torch.argmax(rand * tied)`` in the
     reference. See ``neurosim.circuits.memoria_reference``.
+
+    Change the memory only through the circuit (``add_engram``, ``set_count``,
+    ``memorize``): the search caches each engram's out-edges as numpy arrays
+    and these methods keep that cache in step with the graph.
     """
 
     def __init__(self, params: MemoriaParams, dim: int, seed=0,
@@ -535,7 +539,17 @@ class MemoriaCircuit:
                         kinds=[self.kind(i) for i in ids])
 
     def _search_paper(self, wm_data, stm_rem):
-        """Steps 4-6: M_ltm^init, greedy walks of depth N_depth, top N_ltm_rem."""
+        """Sec. 3.2 steps 4-6.
+
+        M^0 = M_ltm^init = {argmax_{j in LTM} E_{i->j} : e_i in M_stm^rem} (edges only);
+        M^k = {argmax_{j in LTM, j not in M^{found,k-1}} E_{i->j} : e_i in M^{k-1}},
+        k = 1..N_depth; M_ltm^found = union of the M^k. The "depth-first search
+        toward the highest edge weight" is one greedy walk per starting engram;
+        the walks advance in lockstep, as the equations index them by depth k, so
+        an engram found at depth k is closed to every walk from depth k + 1 on.
+        Equal counts (hence equal E, same source) are broken by the seeded RNG.
+        Step 6: the N_ltm_rem engrams of M_ltm^found with the highest score.
+        """
         p = self.params
         ltm_ids, position = self._ltm_index()
         init: list[int] = []
