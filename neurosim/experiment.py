@@ -54,8 +54,8 @@ def default_jobs(backends: tuple[str, ...]) -> int:
 
 def backend_gap(frame: pd.DataFrame, protocol: Protocol, values: dict) -> dict:
     """Largest absolute difference of the seed-averaged metric between backends."""
-    keys = [name for name in values if name not in ("seeds",)] + list(protocol.compare_on)
-    keys = [k for k in keys if k in frame.columns]
+    keys = [name for name in values if name not in ("seeds", "backend")] + list(protocol.compare_on)
+    keys = [k for k in dict.fromkeys(keys) if k in frame.columns]
     means = frame.groupby(keys + ["backend"], dropna=False)[protocol.metric].mean().unstack("backend")
     if means.shape[1] < 2:
         return {}

@@ -24,7 +24,11 @@ def expand_grid(values: dict[str, list]) -> list[dict]:
 
 
 def point_seed(root_seed: int, point: dict) -> np.random.SeedSequence:
-    """SeedSequence of one point: root entropy, spawn key from the point id."""
+    """SeedSequence of one point: root entropy, spawn key from the point id.
+    A spiking point is seeded as its rate twin, so that both realizations are
+    driven by the same event streams (``neurosim compare``)."""
+    if point.get("backend") == "spiking":
+        point = {**point, "backend": "rate"}
     return np.random.SeedSequence(root_seed, spawn_key=(int(point_id(point), 16) % 2**63,))
 
 
