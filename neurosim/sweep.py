@@ -24,11 +24,10 @@ def expand_grid(values: dict[str, list]) -> list[dict]:
 
 
 def point_seed(root_seed: int, point: dict) -> np.random.SeedSequence:
-    """SeedSequence of one point: root entropy, spawn key from the point id.
-    A spiking point is seeded as its rate twin, so that both realizations are
-    driven by the same event streams (``neurosim compare``)."""
-    if point.get("backend") == "spiking":
-        point = {**point, "backend": "rate"}
+    """SeedSequence of one point: root entropy, spawn key from the point's
+    parameters without its backend, so that every realization of a point (rate,
+    spiking, brian2) is driven by the same streams (``neurosim compare``)."""
+    point = {name: value for name, value in point.items() if name != "backend"}
     return np.random.SeedSequence(root_seed, spawn_key=(int(point_id(point), 16) % 2**63,))
 
 
