@@ -17,6 +17,7 @@ Variants of neurosim's options (``variant``):
   numbers for those ties (``SharedTieKeys``), which isolates the algorithm from
   the luck of the draw.
 
+All variants meet the same stream and the same reference run (``stream_seed``).
 Headline: the fraction of steps with identical reminded sets once LTM is
 non-empty (``agree_ltm[setting|variant]``), and over all steps.
 """
@@ -28,7 +29,7 @@ import numpy as np
 
 from neurosim.circuits.memoria import (APPENDIX_B, LONGTERM, SHORTTERM, MemoriaCircuit,
                                        MemoriaParams, random_stream)
-from neurosim.protocol import Param, Protocol, positive
+from neurosim.protocol import Param, Protocol, non_negative, positive
 
 VARIANTS = ("paper", "ranking", "reference", "reference-shared")
 
@@ -43,13 +44,20 @@ def variant_params(setting: str, variant: str) -> MemoriaParams:
 
 
 def compare_stream(setting: str, variant: str, steps: int, dim: int, scale: float,
-                   seed: np.random.SeedSequence) -> list[dict]:
-    """Run both implementations on one stream; one record per step."""
+                   seed: np.random.SeedSequence,
+                   circuit_seed: np.random.SeedSequence | None = None) -> list[dict]:
+    """Run both implementations on one stream; one record per step.
+
+    ``seed`` fixes the stream and the reference's torch seed (so every variant
+    meets the same stream and the same reference run); ``circuit_seed`` seeds
+    neurosim's own tie-breaks (default: derived from ``seed``).
+    """
     from neurosim.circuits.memoria_reference import ReferenceMemoria, SharedTieKeys
 
     import torch
 
-    stream_seed, circuit_seed, torch_seed = seed.spawn(3)
+    stream_seed, default_circuit_seed, torch_seed = seed.spawn(3)
+    circuit_seed = default_circuit_seed if circuit_seed is None else circuit_seed
     params = variant_params(setting, variant)
     torch.manual_seed(int(torch_seed.generate_state(1)[0]))
     reference = ReferenceMemoria(params, dim)
@@ -86,8 +94,9 @@ def compare_stream(setting: str, variant: str, steps: int, dim: int, scale: floa
 def run_point(point: dict, seed: np.random.SeedSequence, ctx) -> list[dict]:
     records = []
     for k, child in enumerate(seed.spawn(point["seeds"])):
+        stream = np.random.SeedSequence((point["stream_seed"], k))
         for record in compare_stream(point["setting"], point["variant"], point["steps"],
-                                     point["dim"], point["scale"], child):
+                                     point["dim"], point["scale"], stream, child):
             records.append({**record, "seed": k})
     return records
 
@@ -141,7 +150,7 @@ def plot(frame, values):
         ax.legend(fontsize=8)
         ax = axes[1, col]
         first = sub[sub["variant"] == sub["variant"].iloc[0]].groupby("step")
-        ax.plot(first["n_ltm_ref"].mean(), label="reference LTM size", color="k")
+        ax.plot(first["n_ltm_ref"].mean(), label="memoria-pytorch", color="k", lw=2.5, alpha=0.5)
         for variant, group in sub.groupby("variant", sort=False):
             ax.plot(group.groupby("step")["n_ltm_neurosim"].mean(), label=f"neurosim ({variant})",
                     alpha=0.7)
@@ -168,6 +177,8 @@ PROTOCOL = Protocol(
         "dim": Param(16, int, "engram dimension", positive),
         "scale": Param(1.0, float, "engram norm scale (x ~ N(0, scale^2/dim))", positive),
         "seeds": Param(1, int, "independent streams per point", positive),
+        "stream_seed": Param(0, int, "seed of the streams (and of torch), shared by all variants",
+                             non_negative),
     },
     run_point=run_point, summarize=summarize, plot=plot, backends=("graph",),
     figure="sec. 3 (Algorithms 1-3) vs memoria-pytorch", metric="agree")
