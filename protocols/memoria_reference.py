@@ -15,7 +15,9 @@ Variants of neurosim's options (``variant``):
   order), ties between equal counts broken by neurosim's own seeded RNG;
 * ``reference-shared``: as ``reference`` with the reference's own random
   numbers for those ties (``SharedTieKeys``), which isolates the algorithm from
-  the luck of the draw.
+  the luck of the draw;
+* ``shared-paper-ranking``, ``shared-paper-forget``: ablations of
+  ``reference-shared`` with one choice switched back to the paper's.
 
 All variants meet the same stream and the same reference run (``stream_seed``).
 Headline: the fraction of steps with identical reminded sets once LTM is
@@ -24,6 +26,7 @@ non-empty (``agree_ltm[setting|variant]``), and over all steps.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -31,16 +34,26 @@ from neurosim.circuits.memoria import (APPENDIX_B, LONGTERM, SHORTTERM, MemoriaC
                                        MemoriaParams, random_stream)
 from neurosim.protocol import Param, Protocol, non_negative, positive
 
-VARIANTS = ("paper", "ranking", "reference", "reference-shared")
+VARIANTS = ("paper", "ranking", "reference", "reference-shared", "shared-paper-ranking",
+            "shared-paper-forget")
 
 
 def variant_params(setting: str, variant: str) -> MemoriaParams:
+    """neurosim's options for a variant (the ablations switch one choice back to the paper)."""
     params = MemoriaParams.appendix_b(setting)
     if variant == "ranking":
-        return MemoriaParams.appendix_b(setting, ranking="sq_l2")
+        return replace(params, ranking="sq_l2")
+    if variant == "shared-paper-ranking":
+        return replace(params.reference_compatible(), ranking="exp")
+    if variant == "shared-paper-forget":
+        return replace(params.reference_compatible(), forget_order="paper")
     if variant.startswith("reference"):
         return params.reference_compatible()
     return params
+
+
+def shares_ties(variant: str) -> bool:
+    return variant == "reference-shared" or variant.startswith("shared-")
 
 
 def compare_stream(setting: str, variant: str, steps: int, dim: int, scale: float,
@@ -61,7 +74,7 @@ def compare_stream(setting: str, variant: str, steps: int, dim: int, scale: floa
     params = variant_params(setting, variant)
     torch.manual_seed(int(torch_seed.generate_state(1)[0]))
     reference = ReferenceMemoria(params, dim)
-    ties = SharedTieKeys(reference) if variant == "reference-shared" else None
+    ties = SharedTieKeys(reference) if shares_ties(variant) else None
     ours = MemoriaCircuit(params, dim, seed=circuit_seed, tie_source=ties)
     x = random_stream(np.random.default_rng(stream_seed), steps, params.n_wm, dim, scale)
     records = []

@@ -79,3 +79,17 @@ def test_reference_batch_quirk_local_ltm_index_used_as_global():
     assert 0 in reminded[0].tolist()        # ... a padding engram (global 0 = local LTM 0) is
     single = run([[ltm, stm, wm]], [[[1.0], [1.1], [1.2]]], counts[:1, 2:, 2:])
     assert sorted(single[0].tolist()) == [0, 1]  # batch size 1: a (global 0) and s
+
+
+def test_variant_options():
+    from neurosim.protocols.memoria_reference import VARIANTS, shares_ties, variant_params
+
+    options = {v: (p.ranking, p.search, p.forget_order)
+               for v in VARIANTS for p in [variant_params("lm-50", v)]}
+    assert options["paper"] == ("exp", "paper", "paper")
+    assert options["ranking"] == ("sq_l2", "paper", "paper")
+    assert options["reference"] == options["reference-shared"] == ("sq_l2", "reference", "reference")
+    assert options["shared-paper-ranking"] == ("exp", "reference", "reference")
+    assert options["shared-paper-forget"] == ("sq_l2", "reference", "paper")
+    assert [v for v in VARIANTS if shares_ties(v)] == ["reference-shared", "shared-paper-ranking",
+                                                      "shared-paper-forget"]
