@@ -33,7 +33,8 @@ Presentation window (one per event-stream step, ``window`` = T1 + T2 + T3):
   Output units integrate the hidden spikes through the value weights V (a
   perfect integrator emitting an ON spike when v > theta and an OFF event when
   v < -theta); the readout y~ is the ON minus OFF count in T2 (eq. 5, up to a
-  positive factor), scored by its sign (eq. 18).
+  positive factor), scored by its sign (eq. 18). At the onset of T3 the
+  integrator is reset (the clamp overrides the state left by the read).
 - end of T2, *dendritic plateau*: where gamma_t,i q_t > 0 the hidden neuron
   emits a plateau event that updates all its input (key) synapses by the gated
   pre-only rule w <- w + eta (x_j - w), eta = min(1, (1 - S_i) q_t gamma_t,i)
@@ -232,7 +233,10 @@ class SpikingKeyValueMemory:
             """,
             threshold="v > theta", reset="v -= theta\nc2 += int(ph >= P1 and ph < P2)\n"
                                          "c3 += int(ph >= P2)",
-            events={"off": "v < -theta"}, method="euler", namespace=ns, name="kv_output")
+            events={"off": "v < -theta", "clamp_onset": "ph == P2"}, method="euler",
+            namespace=ns, name="kv_output")
+        # the clamp overrides the state left by the read phase
+        output.run_on_event("clamp_onset", "v = 0")
         output.run_on_event("off", "v += theta\nc2 -= int(ph >= P1 and ph < P2)\nc3 -= int(ph >= P2)")
         readout = StateMonitor(output, "c2", record=True, dt=win, when="start", order=-10,
                                name="kv_readout")
@@ -331,18 +335,20 @@ class SpikingKeyValueMemory:
 
 
 def padded(batch: int, device: str) -> int:
-    """Standalone builds are cached per shape: round the batch up to a power
-    of two (<= 8) or a multiple of 8 so that a sweep re-uses few builds."""
+    """Standalone builds are cached per shape: the batch is rounded up to a
+    multiple of 16 (padding trials are silent) so that a sweep, e.g. the
+    capacity search with its shrinking set of open trials, re-uses few builds."""
     if device == "runtime":
         return batch
-    return 1 << (batch - 1).bit_length() if batch <= 8 else -(-batch // 8) * 8
+    return -(-batch // 16) * 16
 
 
 def padded_steps(steps: int, device: str) -> int:
-    """Standalone: steps rounded up to 8, 16, 32, 64, then multiples of 32."""
+    """Standalone: steps rounded up to a power of two (at least 16), above 256
+    to a multiple of 256 (padding windows are silent, q = 0)."""
     if device == "runtime":
         return steps
-    return max(8, 1 << (steps - 1).bit_length()) if steps <= 64 else -(-steps // 32) * 32
+    return max(16, 1 << (steps - 1).bit_length()) if steps <= 256 else -(-steps // 256) * 256
 
 
 def run_circuit(model, shape: dict, values: dict, record: bool) -> dict:

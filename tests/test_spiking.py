@@ -22,7 +22,7 @@ from neurosim.patterns import recall_stream
 pytestmark = pytest.mark.spiking
 
 D = 8           # small circuits: d = m = N = 8
-B = 4           # trials per stream (one padded shape for every kv test)
+B = 4           # trials per stream (padded to 16 trials and 16 steps: one build per circuit)
 STEPS = 16      # padded steps
 # Stated tolerance of the small agreement test: mean accuracy over the batch.
 AGREEMENT_TOLERANCE = 0.06
@@ -70,9 +70,10 @@ def test_hopfield_store_factors():
 
 
 def test_padding_buckets():
-    assert [padded(b, "cpp_standalone") for b in (1, 3, 5, 9, 33)] == [1, 4, 8, 16, 40]
+    assert [padded(b, "cpp_standalone") for b in (1, 3, 16, 17, 800)] == [16, 16, 16, 32, 800]
     assert padded(33, "runtime") == 33
-    assert [padded_steps(s, "cpp_standalone") for s in (3, 16, 17, 65, 240)] == [8, 16, 32, 96, 256]
+    assert [padded_steps(s, "cpp_standalone") for s in (3, 16, 17, 65, 240, 300)] == \
+        [16, 16, 32, 128, 256, 512]
 
 
 def test_regular_trains_are_exact():
@@ -89,7 +90,7 @@ def kv_write_stream():
     (q = 1) of slot 1. Trials 2, 3: nothing."""
     x1 = np.array([1, -1, 1, 1, -1, -1, 1, -1.0])
     x2 = np.array([1, 1, -1, 1, -1, 1, -1, -1.0])
-    x = np.zeros((B, 9, D))          # 9 steps: the same padded shape (16) as below
+    x = np.zeros((B, 9, D))
     q = np.zeros((B, 9))
     gate = np.zeros((B, 9, D))
     x[0, 0], x[0, 1], x[0, 2] = x1, x2, x1 * (np.arange(D) < 4)
