@@ -23,6 +23,7 @@ import numpy as np
 from neurosim.circuits.gsemm import (DenseGSEMM, blas_threads, dominant, dominant_sequence,
                                      episodes_graph, phi_from_graph, random_memories,
                                      score_replay, simulate, successors)
+from neurosim.circuits.gsemm_brian2 import gap_to_rate
 from neurosim.protocol import Param, Protocol, RunContext, non_negative, positive, probability
 
 EPISODES = ([0, 1, 2], [3, 4, 5, 6])
@@ -67,7 +68,8 @@ def build_network(point: dict, xi: np.ndarray) -> DenseGSEMM:
                       activation=point["activation"], beta=point["beta"])
 
 
-def trajectory(point: dict, net: DenseGSEMM, ctx: RunContext, sample_every: float) -> dict:
+def trajectory(point: dict, net: DenseGSEMM, ctx: RunContext, sample_every: float,
+               seed: int = 1) -> dict:
     """Overlaps (S, B, K) and states (S, 2, B, N_f) of the cued run on the chosen backend."""
     if ctx.backend == "rate":
         vf, vd = net.cue_state(int(point["cue"]))
@@ -81,7 +83,7 @@ def trajectory(point: dict, net: DenseGSEMM, ctx: RunContext, sample_every: floa
 
     return run_brian2(net, cue=int(point["cue"]), dt=point["dt"], duration=point["duration"],
                       sample_every=sample_every, spiking=ctx.backend == "spiking",
-                      device=ctx.device)
+                      device=ctx.device, seed=seed)
 
 
 def run_point(point: dict, seed: np.random.SeedSequence, ctx: RunContext) -> list[dict]:
@@ -90,7 +92,7 @@ def run_point(point: dict, seed: np.random.SeedSequence, ctx: RunContext) -> lis
     xi = random_memories(rng, B, int(point["N_f"]), K)
     net = build_network(point, xi)
     sample_every = 0.1
-    out = trajectory(point, net, ctx, sample_every)
+    out = trajectory(point, net, ctx, sample_every, seed=int(rng.integers(2**31)))
     t, m = out["t"], out["overlaps"]
     phi = net.phi[0]
     cued = next(e for e in EPISODES if point["cue"] in e)
@@ -112,6 +114,15 @@ def run_point(point: dict, seed: np.random.SeedSequence, ctx: RunContext) -> lis
             "mean_dwell": (tracker.dwell_sum[b] / tracker.correct[b]) if tracker.correct[b] else np.nan,
             "sequence": "-".join(str(s + 1) for s in seq[:40]),
         })
+    if ctx.backend != "rate":                 # the same batch on the numpy RK4, for the gap
+        rate_out = trajectory(point, net, RunContext(backend="rate"), sample_every)
+        for b, record in enumerate(records):
+            gap = gap_to_rate({"t": rate_out["t"], "overlaps": rate_out["overlaps"][:, b:b + 1]},
+                              {"t": t, "overlaps": m[:, b:b + 1]}, point["duration"],
+                              point["threshold"])
+            record.update(overlap_gap_max=gap["max_abs_overlap_gap"],
+                          transition_shift_mean=gap["mean_transition_shift"],
+                          sequence_agreement=gap["sequence_agreement"])
     records += _trace_records(net, out, point)
     return records
 
@@ -121,6 +132,11 @@ def _trace_records(net: DenseGSEMM, out: dict, point: dict) -> list[dict]:
     t = out["t"]
     stride = max(1, int(round(TRACE_EVERY / (t[1] - t[0])))) if len(t) > 1 else 1
     idx = np.arange(0, len(t), stride)
+    m = out["overlaps"][idx, 0]
+    if out.get("states") is None:           # spiking: V_d lives in spike traces, no energy
+        return [{"kind": "trace", "seed": 0, "t": float(ti),
+                 **{f"m{k + 1}": float(m[i, k]) for k in range(m.shape[1])}}
+                for i, ti in enumerate(t[idx])]
     vf = out["states"][idx, 0, 0]                              # (S', N_f) of seed 0
     vd = out["states"][idx, 1, 0]
     one = DenseGSEMM(net.xi[:1], net.phi[0], alpha_s=point["alpha_s"], alpha_c=point["alpha_c"],
@@ -132,7 +148,6 @@ def _trace_records(net: DenseGSEMM, out: dict, point: dict) -> list[dict]:
     fixed, converged = one.fixed_point(vf_b, vd_b)
     fp_overlap = one.overlaps(fixed)[0]
     fp_energy = one.energy(fixed, vd_b)[0]
-    m = out["overlaps"][idx, 0]
     rows = []
     for i, ti in enumerate(t[idx]):
         row = {"kind": "trace", "seed": 0, "t": float(ti), "energy": float(energy[i]),
@@ -178,9 +193,13 @@ def summarize(frame, values: dict) -> dict:
             group["other_episode_dominant"].astype(bool).mean())
         headline[f"mean_dwell_time{suffix}"] = float(group["mean_dwell"].mean())
     traces = frame[frame["kind"] == "trace"]
-    if len(traces) > 1:
-        rising = np.diff(traces["energy"].to_numpy())
+    if "energy" in traces and traces["energy"].notna().any():
+        first = traces[traces["point_id"] == traces["point_id"].iloc[0]]
+        rising = np.diff(first["energy"].to_numpy())
         headline["energy_increase_steps_fraction_seed0"] = float((rising > 0).mean())
+    for column in ("overlap_gap_max", "transition_shift_mean", "sequence_agreement"):
+        if column in seeds and seeds[column].notna().any():
+            headline[f"brian2_vs_rk4_{column}"] = float(seeds[column].mean())
     headline["paper_alpha_c_B1"] = PAPER["alpha_c"]
     headline["note"] = ("paper B.1 alpha_c=0.007 (alpha_s=0.05) gives no transition in eq. 9-10; "
                         "transitions need alpha_c ~ sqrt(alpha_s); default 0.22 is the public "
@@ -215,6 +234,9 @@ def plot(frame, values: dict):
         ax.set(xlabel="V_f visited at time", ylabel="V_d visited at time",
                title="Energy E(V_f, V_d) (Fig. 2A)")
         ax = row[2]
+        if "energy" not in trace or trace["energy"].isna().all():
+            ax.set_axis_off()
+            continue
         ax.plot(trace["t"], trace["energy"], label="E (eq. 4)")
         ax.plot(trace["t"], trace["fixed_point_energy"], ":", label="E at nearest fixed point")
         ax.set(xlabel="time", ylabel="energy", title="Energy and instantaneous fixed point")
