@@ -17,7 +17,9 @@ Variants of neurosim's options (``variant``):
   numbers for those ties (``SharedTieKeys``), which isolates the algorithm from
   the luck of the draw;
 * ``shared-paper-ranking``, ``shared-paper-forget``: ablations of
-  ``reference-shared`` with one choice switched back to the paper's.
+  ``reference-shared`` with one choice switched back to the paper's;
+* ``reference-self``: not neurosim but a second memoria-pytorch run with its own
+  torch random numbers: how often the reference agrees with itself.
 
 All variants meet the same stream and the same reference run (``stream_seed``).
 Headline: the fraction of steps with identical reminded sets once LTM is
@@ -35,7 +37,7 @@ from neurosim.circuits.memoria import (APPENDIX_B, LONGTERM, SHORTTERM, MemoriaC
 from neurosim.protocol import Param, Protocol, non_negative, positive
 
 VARIANTS = ("paper", "ranking", "reference", "reference-shared", "shared-paper-ranking",
-            "shared-paper-forget")
+            "shared-paper-forget", "reference-self")
 
 
 def variant_params(setting: str, variant: str) -> MemoriaParams:
@@ -47,7 +49,7 @@ def variant_params(setting: str, variant: str) -> MemoriaParams:
         return replace(params.reference_compatible(), ranking="exp")
     if variant == "shared-paper-forget":
         return replace(params.reference_compatible(), forget_order="paper")
-    if variant.startswith("reference"):
+    if variant.startswith("reference"):  # reference, reference-shared, reference-self
         return params.reference_compatible()
     return params
 
@@ -74,34 +76,78 @@ def compare_stream(setting: str, variant: str, steps: int, dim: int, scale: floa
     params = variant_params(setting, variant)
     torch.manual_seed(int(torch_seed.generate_state(1)[0]))
     reference = ReferenceMemoria(params, dim)
-    ties = SharedTieKeys(reference) if shares_ties(variant) else None
-    ours = MemoriaCircuit(params, dim, seed=circuit_seed, tie_source=ties)
+    if variant == "reference-self":
+        ours = _ReseededReference(params, dim, int(circuit_seed.generate_state(1)[0]))
+    else:
+        ties = SharedTieKeys(reference) if shares_ties(variant) else None
+        ours = _Neurosim(MemoriaCircuit(params, dim, seed=circuit_seed, tie_source=ties))
     x = random_stream(np.random.default_rng(stream_seed), steps, params.n_wm, dim, scale)
     records = []
     for t in range(steps):
-        ltm_before = (reference.sizes()["n_ltm"], len(ours.ltm))
+        ltm_before = (reference.sizes()["n_ltm"], ours.n_ltm())
         started = time.perf_counter()
         theirs = reference.step(x[t])
         ref_s = time.perf_counter() - started
         started = time.perf_counter()
         mine = ours.step(x[t])
         our_s = time.perf_counter() - started
-        mine_stm = {i for i, k in zip(mine.ids, mine.kinds) if k == SHORTTERM}
-        mine_ltm = {i for i, k in zip(mine.ids, mine.kinds) if k == LONGTERM}
-        ref_set, our_set = set(theirs["ids"]), set(mine.ids)
+        ref_set, our_set = set(theirs["ids"]), set(mine["ids"])
         union = ref_set | our_set
         records.append({
             "step": t, "agree": ref_set == our_set,
-            "agree_stm": set(theirs["stm"]) == mine_stm,
-            "agree_ltm_part": set(theirs["ltm"]) == mine_ltm,
+            "agree_stm": set(theirs["stm"]) == set(mine["stm"]),
+            "agree_ltm_part": set(theirs["ltm"]) == set(mine["ltm"]),
             "jaccard": len(ref_set & our_set) / len(union) if union else 1.0,
             "ltm_nonempty": ltm_before[0] > 0 and ltm_before[1] > 0,
             "ref_ltm_empty": ltm_before[0] == 0,
-            "n_ltm_ref": reference.sizes()["n_ltm"], "n_ltm_neurosim": len(ours.ltm),
+            "n_ltm_ref": reference.sizes()["n_ltm"], "n_ltm_neurosim": ours.n_ltm(),
             "n_rem_ref": len(ref_set), "n_rem_neurosim": len(our_set),
             "ref_step_s": ref_s, "neurosim_step_s": our_s,
         })
     return records
+
+
+class _Neurosim:
+    """MemoriaCircuit stepped like ReferenceMemoria (reminded ids by type at remind time)."""
+
+    def __init__(self, circuit: MemoriaCircuit):
+        self.circuit = circuit
+
+    def n_ltm(self) -> int:
+        return len(self.circuit.ltm)
+
+    def step(self, x) -> dict:
+        mine = self.circuit.step(x)
+        return {"ids": mine.ids,
+                "stm": [i for i, k in zip(mine.ids, mine.kinds) if k == SHORTTERM],
+                "ltm": [i for i, k in zip(mine.ids, mine.kinds) if k == LONGTERM]}
+
+
+class _ReseededReference:
+    """A second memoria-pytorch run with its own torch random stream (variant
+    ``reference-self``: how far the reference agrees with itself)."""
+
+    def __init__(self, params: MemoriaParams, dim: int, seed: int):
+        import torch
+
+        from neurosim.circuits.memoria_reference import ReferenceMemoria
+
+        self.torch = torch
+        self.reference = ReferenceMemoria(params, dim)
+        generator = torch.Generator()
+        generator.manual_seed(seed)
+        self.state = generator.get_state()
+
+    def n_ltm(self) -> int:
+        return self.reference.sizes()["n_ltm"]
+
+    def step(self, x) -> dict:
+        main = self.torch.get_rng_state()
+        self.torch.set_rng_state(self.state)
+        out = self.reference.step(x)
+        self.state = self.torch.get_rng_state()
+        self.torch.set_rng_state(main)
+        return out
 
 
 def run_point(point: dict, seed: np.random.SeedSequence, ctx) -> list[dict]:

@@ -21,6 +21,13 @@ def test_reference_compatible_options_reproduce_the_reference(setting, steps):
     assert [r["n_ltm_ref"] for r in records] == [r["n_ltm_neurosim"] for r in records]
 
 
+def test_the_reference_disagrees_with_itself_under_other_random_numbers():
+    records = compare_stream("classification", "reference-self", 6, 8, 1.0,
+                             np.random.SeedSequence(11))
+    with_ltm = [r["agree"] for r in records if r["ltm_nonempty"]]
+    assert with_ltm and not all(with_ltm)
+
+
 def test_paper_options_differ_from_the_reference():
     records = compare_stream("lm-50", "paper", 20, 8, 1.0, np.random.SeedSequence(11))
     assert np.mean([r["agree"] for r in records if r["ltm_nonempty"]]) < 0.5
@@ -91,5 +98,6 @@ def test_variant_options():
     assert options["reference"] == options["reference-shared"] == ("sq_l2", "reference", "reference")
     assert options["shared-paper-ranking"] == ("exp", "reference", "reference")
     assert options["shared-paper-forget"] == ("sq_l2", "reference", "paper")
+    assert options["reference-self"] == options["reference"]
     assert [v for v in VARIANTS if shares_ties(v)] == ["reference-shared", "shared-paper-ranking",
                                                       "shared-paper-forget"]
