@@ -74,12 +74,13 @@ def test_cli_runs_both_protocols(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_reduced_figure_3_reproduction(tmp_path):
-    """Reduced Fig. 3: degree 1 vs 3 vs 8 at N_f = 100, 3 seeds, K up to 64."""
-    summary = run_protocol("gsemm-capacity", {"degree": "1,3,8", "seeds": "3",
-                                              "K": "4;8;12;16;24;32;48;64"},
+    """Reduced Fig. 3 at N_f = 100: degrees 1, 3, 6, 2 seeds, K up to 32 (a few minutes)."""
+    summary = run_protocol("gsemm-capacity", {"degree": "1,3,6", "seeds": "2",
+                                              "K": "4;8;16;24;32"},
                            out=tmp_path, progress=False)
     caps = capacities(pd.read_csv(tmp_path / "results.csv"))
     mean = caps.groupby("degree")["capacity"].mean()
-    print("reduced Fig. 3 capacities:", mean.to_dict())
-    assert mean[1] < mean[3] <= mean[8]
-    assert summary["headline"]["degree8_max_capacity"] >= 32
+    print("reduced Fig. 3 mean capacities:", mean.to_dict())
+    assert mean[1] < mean[3]
+    assert mean[1] < mean[6]
+    assert summary["headline"]["degree6_max_capacity"] >= 24
