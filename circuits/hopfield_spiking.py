@@ -1,4 +1,4 @@
-"""Classical Hopfield network as a spiking attractor network (Brian2).
+"""Classical Hopfield network (and BAM) as a spiking attractor network (Brian2).
 
 The rate twin is :class:`neurosim.circuits.hebbian.HebbianMemory` with
 ``bidirectional=False``; both consume the same event stream and return the
@@ -31,6 +31,12 @@ Presentation window (one per stream step) = T1 + T2 + T3:
   lambda_t = 1 - min(q, 1) (1 - decay), w_t = q (or ``flashbulb_strength``
   where q > 1). The diagonal is kept (a unit's self-synapse), as in the rate
   model and the reference code.
+
+BAM (``bidirectional=True``): the x and y layers are units of one group with
+synapses only between the layers (x_j -> y_i and y_i -> x_j, both learning
+W_ij from the same pre/post signs, so the backward weights stay W^T). Stores
+cue and clamp both layers ([x, y]); a query cues the x layer with x~ (y
+layer silent) and the readout is the y layer after recurrent settling.
 """
 from __future__ import annotations
 
@@ -69,6 +75,11 @@ class HopfieldTiming:
 
 @dataclass
 class SpikingHopfield:
+    """``bidirectional=False``: Hopfield network (d units, all-to-all with the
+    diagonal); True: BAM (a d-unit x layer and an m-unit y layer, synapses
+    x_j -> y_i and y_i -> x_j carrying the same W_ij, readout the y layer)."""
+
+    bidirectional: bool = False
     decay: float = 1.0
     flashbulb_strength: float | None = None
     timing: HopfieldTiming = HopfieldTiming()
@@ -80,10 +91,10 @@ class SpikingHopfield:
             raise ValueError(f"decay lambda must lie in (0, 1] (got {self.decay})")
 
     def stimulus(self, stream: EventStream, B: int, steps: int) -> dict[str, np.ndarray]:
-        b, T, d = stream.batch, stream.steps, stream.d
+        b, T, d, m = stream.batch, stream.steps, stream.d, stream.m
         x = np.zeros((B, steps, d))
         x[:b, :T] = stream.x
-        y = np.zeros((B, steps, d))
+        y = np.zeros((B, steps, m))
         y[:b, :T] = stream.y
         q = np.zeros((B, steps))
         q[:b, :T] = stream.q
@@ -91,7 +102,12 @@ class SpikingHopfield:
         strength = q if self.flashbulb_strength is None else np.where(
             q > 1, self.flashbulb_strength, q)
         flat = lambda a: np.ascontiguousarray(a.transpose(1, 0, 2).reshape(steps, -1))
-        return {"cue": flat(x), "clamp": flat(y * (q > 0)[..., None]),
+        stored = (q > 0)[..., None]
+        if self.bidirectional:   # units [x layer, y layer]; y is cued only when stored
+            cue, clamp = np.concatenate([x, y * stored], 2), np.concatenate([x, y], 2) * stored
+        else:
+            cue, clamp = x, y * stored
+        return {"cue": flat(cue), "clamp": flat(clamp),
                 "q": np.ascontiguousarray(q.T), "lam": np.ascontiguousarray(lam.T),
                 "wq": np.ascontiguousarray(strength.T)}
 
@@ -106,13 +122,14 @@ class SpikingHopfield:
         from brian2 import Network, NeuronGroup, StateMonitor, Synapses, TimedArray, ms
 
         tm = HopfieldTiming(**shape["timing"])
-        B, steps, d = shape["B"], shape["steps"], shape["d"]
+        B, steps, d, m = shape["B"], shape["steps"], shape["d"], shape["m"]
+        n = d + m if shape["bidirectional"] else d
         W = tm.steps(tm.window_ms)
         P1, P2 = tm.steps(tm.T1_ms), tm.steps(tm.T1_ms + tm.T2_ms)
         R = P2 - tm.steps(tm.read_ms)
         win = tm.window_ms * ms
         if values is None:
-            values = {"cue": np.zeros((steps, B * d)), "clamp": np.zeros((steps, B * d)),
+            values = {"cue": np.zeros((steps, B * n)), "clamp": np.zeros((steps, B * n)),
                       "q": np.zeros((steps, B)), "lam": np.ones((steps, B)),
                       "wq": np.zeros((steps, B))}
         ta = {name: TimedArray(values[name], dt=win, name=f"hop_ta_{name}")
@@ -123,7 +140,7 @@ class SpikingHopfield:
                    "tau_s": tm.tau_s_ms * ms, "gain": tm.gain_per_ms / ms,
                    "gain_cue": tm.cue_per_ms / ms})
         units = NeuronGroup(
-            B * d, """
+            B * n, """
             ph = timestep(t, dt) % W_steps : integer
             trial : integer (constant)
             cue = hop_ta_cue(t, i) * int(ph < P1) + hop_ta_clamp(t, i) * int(ph >= P2) : 1
@@ -154,7 +171,7 @@ class SpikingHopfield:
             c2 -= int(ph >= R and ph < P2)
             c3 -= int(ph >= P2)
             """)
-        units.trial = np.repeat(np.arange(B), d)
+        units.trial = np.repeat(np.arange(B), n)
         units.tlast = -1e9 * ms
         readout = StateMonitor(units, "c2", record=True, dt=win, when="start", order=-10,
                                name="hop_readout")
@@ -167,9 +184,14 @@ class SpikingHopfield:
                               "int(c3_post < 0)) * (int(c1_pre > 0) - int(c1_pre < 0))"},
             on_event={"on": "spike", "off": "off", "store": "store"},
             namespace=ns, name="hop_recurrent")
-        pre, post = np.meshgrid(np.arange(d), np.arange(d), indexing="ij")
-        offs = np.arange(B)[:, None] * d
-        rec.connect(i=(offs + pre.ravel()[None]).ravel(), j=(offs + post.ravel()[None]).ravel())
+        if shape["bidirectional"]:
+            xs, ys = np.meshgrid(np.arange(d), d + np.arange(m), indexing="ij")
+            pre = np.concatenate([xs.ravel(), ys.ravel()])
+            post = np.concatenate([ys.ravel(), xs.ravel()])
+        else:
+            pre, post = (a.ravel() for a in np.meshgrid(np.arange(d), np.arange(d), indexing="ij"))
+        offs = np.arange(B)[:, None] * n
+        rec.connect(i=(offs + pre[None]).ravel(), j=(offs + post[None]).ravel())
         objects = [units, readout, rec]
         handles = {"ta": ta, "units": units, "readout": readout, "recurrent": rec}
         if record:
@@ -188,17 +210,19 @@ class SpikingHopfield:
         """Readout (B, T, d): ON - OFF counts of the recall phase of every window."""
         from .kv_spiking import collect_record
 
-        if stream.d != stream.m:
+        if stream.d != stream.m and not self.bidirectional:
             raise ValueError(f"a Hopfield network needs d == m (got d={stream.d}, m={stream.m})")
         if stream.feedback is not None and np.any(stream.feedback):
             raise ParameterError("feedback (recurrent sequence) streams are not available on "
                                  "the spiking backend")
         B, steps = padded(stream.batch, self.device), padded_steps(stream.steps, self.device)
-        shape = {"B": B, "steps": steps, "d": stream.d, "timing": asdict(self.timing),
+        shape = {"B": B, "steps": steps, "d": stream.d, "m": stream.m,
+                 "bidirectional": self.bidirectional, "timing": asdict(self.timing),
                  "dt_ms": self.timing.dt_ms, "record": record, "seed": self.seed}
         handles = run_circuit(self, shape, self.stimulus(stream, B, steps), record)
         counts = np.asarray(handles["readout"].c2)[:, 1:steps + 1]
-        y_hat = counts.reshape(B, stream.d, steps).transpose(0, 2, 1)
+        n = stream.d + stream.m if self.bidirectional else stream.d
+        y_hat = counts.reshape(B, n, steps).transpose(0, 2, 1)[:, :, n - stream.m:]
         if record:
             self.recorded = collect_record(handles, self.timing)
         return y_hat[:stream.batch, :stream.steps]

@@ -51,6 +51,14 @@ Presentation window (one per event-stream step, ``window`` = T1 + T2 + T3):
   gated Hebbian V <- V + eta (y h' - V) (eq. 11), or passive
   V <- lambda_t V + q eta~ y h' with lambda_t = 1 - q (1 - decay) (eq. 13, 16).
   Flashbulb metaplasticity (eq. 17): S_i <- 1 where (1 - S_i) q gamma_i > 1.
+  ``value_write="slot"`` (TVT's slot memory, the paper's appendix B): the
+  gated column is set to the clamp trace, V <- V + eta (y - V).
+
+The read gain beta is a TimedArray per trial and window. ``similarity="cosine"``
+(TVT: softmax of beta times the cosine similarity) uses the gain
+beta / sqrt(d n): exact when every stored key row is a full +-1 key or empty
+(norm sqrt(d) or 0), which holds for TVT's slot writes (eta in {0, 1}) of +-1
+patterns.
 
 All weight updates happen once per window at these two events (not per spike),
 from the traces accumulated during the window: this is exactly the rate
@@ -68,7 +76,7 @@ import numpy as np
 from neurosim.events import EventStream
 from neurosim.protocol import ParameterError
 
-VALUE_WRITES = ("gated", "passive")
+VALUE_WRITES = ("gated", "passive", "slot")
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,7 @@ class SpikingKeyValueMemory:
     decay: float = 0.95
     value_rate: float = 1.0
     stability: bool = False
+    similarity: str = "dot"
     poisson: bool = False
     timing: KVTiming = KVTiming()
     device: str = "runtime"
@@ -118,6 +127,11 @@ class SpikingKeyValueMemory:
         if self.value_write not in VALUE_WRITES:
             raise ParameterError(f"spiking key-value memory: value_write must be one of "
                                  f"{VALUE_WRITES} (got {self.value_write!r})")
+        if self.similarity not in ("dot", "cosine"):
+            raise ParameterError("similarity must be 'dot' or 'cosine'")
+        if self.similarity == "cosine" and self.value_write != "slot":
+            raise ParameterError("spiking key-value memory: the cosine read is available with "
+                                 "value_write='slot' (TVT) only")
 
     # ------------------------------------------------------------------ inputs
     def stimulus(self, stream: EventStream, B: int, steps: int) -> dict[str, np.ndarray]:
@@ -134,15 +148,20 @@ class SpikingKeyValueMemory:
         gate[:b, :T] = stream.gate
         rates = np.concatenate([1.0 + x, 1.0 - x], axis=2)            # (B, steps, 2d): ON, OFF
         active = (x != 0).sum(axis=2)
-        shift = np.maximum(0.0, self.beta * active - 600.0)
+        if self.similarity == "cosine":   # rows of K are +-1 keys (norm sqrt(d)) or empty
+            gain = self.beta / np.sqrt(np.maximum(d * active, 1))
+        else:
+            gain = np.full((B, steps), float(self.beta))
+        shift = np.maximum(0.0, gain * active - 600.0)
         clamp = y * (q > 0)[..., None]
         flat = lambda a: np.ascontiguousarray(a.transpose(1, 0, 2).reshape(steps, -1))
         return {"rate": flat(rates), "eta": flat(q[..., None] * gate),
                 "q": np.ascontiguousarray(q.T), "shift": np.ascontiguousarray(shift.T),
-                "clamp": flat(clamp)}
+                "gain": np.ascontiguousarray(gain.T), "clamp": flat(clamp)}
 
     def parameters(self) -> dict[str, float]:
-        return {"beta": float(self.beta), "passive": float(self.value_write == "passive"),
+        return {"slot": float(self.value_write == "slot"),
+                "passive": float(self.value_write == "passive"),
                 "decay": float(self.decay), "vrate": float(self.value_rate),
                 "use_S": float(self.stability), "poisson": float(self.poisson)}
 
@@ -163,13 +182,14 @@ class SpikingKeyValueMemory:
         if values is None:
             values = {"rate": np.ones((steps, B * 2 * d)), "eta": np.zeros((steps, B * N)),
                       "q": np.zeros((steps, B)), "shift": np.zeros((steps, B)),
+                      "gain": np.ones((steps, B)),
                       "clamp": np.zeros((steps, B * m)), **self.parameters()}
         ta = {name: TimedArray(values[name], dt=win, name=f"kv_ta_{name}")
-              for name in ("rate", "eta", "q", "shift", "clamp")}
+              for name in ("rate", "eta", "q", "shift", "gain", "clamp")}
         b2.seed(self.seed)
         count0 = tm.r0_hz * tm.T1_ms * 1e-3
         ns = {"kv_ta_rate": ta["rate"], "kv_ta_eta": ta["eta"], "kv_ta_q": ta["q"],
-              "kv_ta_shift": ta["shift"], "kv_ta_clamp": ta["clamp"],
+              "kv_ta_shift": ta["shift"], "kv_ta_clamp": ta["clamp"], "kv_ta_gain": ta["gain"],
               "W_steps": W, "P1": P1, "P2": P2, "count0": count0,
               "r0": tm.r0_hz * b2.Hz, "r_hidden": tm.r_hidden_hz * b2.Hz,
               "r_clamp": tm.r_clamp_hz * b2.Hz, "theta": tm.theta,
@@ -204,22 +224,21 @@ class SpikingKeyValueMemory:
             eta = clip(eta_raw * (1 - use_S * S), 0, 1e12) : 1
             qt = kv_ta_q(t, trial) : 1
             shift = kv_ta_shift(t, trial) : 1
-            beta : 1 (shared, constant)
+            gain = kv_ta_gain(t, trial) : 1
             use_S : 1 (shared, constant)
             """,
-            threshold="ph >= P1 and rand() < r_hidden * dt * exp(beta * u - shift) / Z",
+            threshold="ph >= P1 and rand() < r_hidden * dt * exp(gain * u - shift) / Z",
             reset="n3 += int(ph >= P2)",
             events={"plateau": "ph == P2 - 1 and eta > 0",
                     "consolidate": "ph == W_steps - 1 and qt > 0"},
             namespace=ns, name="kv_hidden")
         hidden.trial = np.repeat(np.arange(B), N)
-        hidden.beta = values["beta"]
         hidden.use_S = values["use_S"]
         hidden.run_on_event("consolidate", "S = S + use_S * (1 - S) * int(eta > 1)")
         hidden.run_regularly("u = 0\nn3 = 0", dt=win, when="start", name="kv_hidden_reset")
 
         pool = NeuronGroup(B, "Z : 1", name="kv_pool")
-        normalize = Synapses(hidden, pool, "Z_post = exp(beta_pre * u_pre - shift_pre) : 1 (summed)",
+        normalize = Synapses(hidden, pool, "Z_post = exp(gain_pre * u_pre - shift_pre) : 1 (summed)",
                              name="kv_normalize")
         normalize.connect(i=np.arange(B * N), j=np.repeat(np.arange(B), N))
         hidden.Z = b2.linked_var(pool, "Z", index=np.repeat(np.arange(B), N))
@@ -260,13 +279,14 @@ class SpikingKeyValueMemory:
         vals = Synapses(
             hidden, output, """
             V : 1
+            slot : 1 (shared, constant)
             passive : 1 (shared, constant)
             decay : 1 (shared, constant)
             vrate : 1 (shared, constant)
             """,
             on_pre={"pre": "v_post += V * int(ph_post < P2)",
                     "learn": """
-                yh = c3_post * inv_c3 * n3_pre * inv_n3
+                yh = c3_post * inv_c3 * (slot + (1 - slot) * n3_pre * inv_n3)
                 lam = 1 - qt_pre * (1 - decay)
                 V = passive * (lam * V + qt_pre * vrate * yh) + (1 - passive) * (V + clip(eta_pre, 0, 1) * (yh - V))
                 """},
@@ -274,6 +294,7 @@ class SpikingKeyValueMemory:
         pre_v, post_v = np.meshgrid(np.arange(N), np.arange(m), indexing="ij")
         vals.connect(i=(offs * N + pre_v.ravel()[None]).ravel(),
                      j=(offs * m + post_v.ravel()[None]).ravel())
+        vals.slot = values["slot"]
         vals.passive = values["passive"]
         vals.decay = values["decay"]
         vals.vrate = values["vrate"]
@@ -300,10 +321,9 @@ class SpikingKeyValueMemory:
     def run_args(self, handles: dict, values: dict) -> dict:
         args = {handles["ta"][name]: values[name] for name in handles["ta"]}
         params = self.parameters()
-        args[handles["hidden"].beta] = params["beta"]
         args[handles["hidden"].use_S] = params["use_S"]
         args[handles["inputs"].use_poisson] = params["poisson"]
-        for name in ("passive", "decay", "vrate"):
+        for name in ("slot", "passive", "decay", "vrate"):
             args[getattr(handles["values"], name)] = params[name]
         return args
 
@@ -336,9 +356,9 @@ class SpikingKeyValueMemory:
 
 def padded(batch: int, device: str) -> int:
     """Standalone builds are cached per shape: the batch is rounded up to a
-    multiple of 16 (padding trials are silent) so that a sweep, e.g. the
+    multiple of 16 (padding trials are silent; a single trial stays one) so that a sweep, e.g. the
     capacity search with its shrinking set of open trials, re-uses few builds."""
-    if device == "runtime":
+    if device == "runtime" or batch == 1:
         return batch
     return -(-batch // 16) * 16
 

@@ -2,8 +2,9 @@
 returns the readout y~ (B, T, m) of the point's model, like the rate circuits.
 
 Models: ``kv`` -> :class:`~neurosim.circuits.kv_spiking.SpikingKeyValueMemory`,
-``hopfield`` -> :class:`~neurosim.circuits.hopfield_spiking.SpikingHopfield`;
-``tvt`` and ``bam`` have no spiking realization (a one-line ParameterError).
+``tvt`` -> the same circuit with TVT's cosine read (beta = 20) and slot writes,
+``hopfield`` and ``bam`` -> :class:`~neurosim.circuits.hopfield_spiking.SpikingHopfield`;
+other models have no spiking realization (a one-line ParameterError).
 ``context.options`` may carry spiking settings: ``poisson`` (bool, input
 trains), ``seed`` (Brian2 seed of the build). With ``context.record_dir`` set,
 one store/recall episode (the stream's first trial) is also recorded, once
@@ -18,7 +19,7 @@ import numpy as np
 from neurosim.events import EventStream
 from neurosim.protocol import ParameterError, RunContext
 
-SPIKING_MODELS = ("kv", "hopfield")
+SPIKING_MODELS = ("kv", "tvt", "hopfield", "bam")
 
 
 def build_spiking_model(point: dict, device: str, *, stability: bool = False,
@@ -33,14 +34,24 @@ def build_spiking_model(point: dict, device: str, *, stability: bool = False,
         return SpikingKeyValueMemory(point["N"], stability=stability, value_write=value_write,
                                      device=device, poisson=bool(options.get("poisson", False)),
                                      seed=int(options.get("seed", 0)))
-    if model == "hopfield":
+    if model in ("hopfield", "bam"):
         from .hopfield_spiking import SpikingHopfield
 
         if max_iterations < 1:
-            raise ParameterError("spiking Hopfield: max_iterations = 0 (one-step readout) "
+            raise ParameterError(f"spiking {model}: max_iterations = 0 (one-step readout) "
                                  "is not available on spiking")
-        return SpikingHopfield(decay=decay, flashbulb_strength=flashbulb_strength,
+        return SpikingHopfield(bidirectional=model == "bam", decay=decay,
+                               flashbulb_strength=flashbulb_strength,
                                device=device, seed=int(options.get("seed", 0)))
+    if model == "tvt":
+        from neurosim.protocols._kv import TVT_READ_STRENGTH
+
+        from .kv_spiking import SpikingKeyValueMemory
+
+        return SpikingKeyValueMemory(point["N"], beta=TVT_READ_STRENGTH, similarity="cosine",
+                                     value_write="slot", stability=stability, device=device,
+                                     poisson=bool(options.get("poisson", False)),
+                                     seed=int(options.get("seed", 0)))
     raise ParameterError(f"model {model!r} is not available on spiking "
                          f"(spiking models: {', '.join(SPIKING_MODELS)})")
 

@@ -1,6 +1,7 @@
 """Spiking backend (Brian2): encoders, plasticity updates, rate-vs-spiking
 agreement, devices. Every circuit is built small under cpp_standalone; builds
-are shared by shape within the session (one kv and one Hopfield build)."""
+are shared by shape within the session (one kv/TVT, one Hopfield and one BAM
+build, about 2-3 minutes cold)."""
 from __future__ import annotations
 
 import os
@@ -70,7 +71,7 @@ def test_hopfield_store_factors():
 
 
 def test_padding_buckets():
-    assert [padded(b, "cpp_standalone") for b in (1, 3, 16, 17, 800)] == [16, 16, 16, 32, 800]
+    assert [padded(b, "cpp_standalone") for b in (1, 2, 3, 16, 17, 800)] == [1, 16, 16, 16, 32, 800]
     assert padded(33, "runtime") == 33
     assert [padded_steps(s, "cpp_standalone") for s in (3, 16, 17, 65, 240, 300)] == \
         [16, 16, 32, 128, 256, 512]
@@ -200,6 +201,18 @@ def test_kv_spiking_agrees_with_rate_on_a_short_stream():
     assert gap <= AGREEMENT_TOLERANCE, (rate, spiking)
 
 
+def test_tvt_spiking_agrees_with_rate_on_a_short_stream():
+    """TVT = the same build with the cosine read gain and slot value writes."""
+    rng = np.random.default_rng(6)
+    stream = recall_stream(rng, np.array([2, 4, 6, 8]), D)
+    stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, D))
+    options = dict(beta=20.0, similarity="cosine", value_write="slot")
+    rate = sign_accuracy(KeyValueMemory(D, **options).run(stream), stream.y, stream.query)
+    spiking = sign_accuracy(SpikingKeyValueMemory(D, device="cpp_standalone", **options)
+                            .run(stream), stream.y, stream.query)
+    assert abs(rate.mean() - spiking.mean()) <= AGREEMENT_TOLERANCE, (rate, spiking)
+
+
 def test_rerun_through_run_args_does_not_rebuild():
     before = devices.CACHE.builds
     rng = np.random.default_rng(5)
@@ -218,6 +231,15 @@ def test_hopfield_spiking_agrees_with_rate_on_a_short_stream():
                             stream.y, stream.query)
     gap = abs(rate.mean() - spiking.mean())
     assert gap <= AGREEMENT_TOLERANCE, (rate, spiking)
+
+
+def test_bam_spiking_agrees_with_rate_on_a_short_stream():
+    rng = np.random.default_rng(8)
+    stream = recall_stream(rng, np.array([1, 2, 3, 4]), D, m=D, occlusion=0.0)
+    rate = sign_accuracy(HebbianMemory(bidirectional=True).run(stream), stream.y, stream.query)
+    spiking = sign_accuracy(SpikingHopfield(bidirectional=True, device="cpp_standalone")
+                            .run(stream), stream.y, stream.query)
+    assert abs(rate.mean() - spiking.mean()) <= AGREEMENT_TOLERANCE, (rate, spiking)
 
 
 # --------------------------------------------------------------- devices
@@ -240,4 +262,4 @@ def test_unknown_spiking_model_is_a_parameter_error():
     from neurosim.protocol import ParameterError, RunContext
 
     with pytest.raises(ParameterError, match="not available on spiking"):
-        run_spiking({"model": "tvt", "N": 4}, None, RunContext(backend="spiking"))
+        run_spiking({"model": "gsemm", "N": 4}, None, RunContext(backend="spiking"))
