@@ -156,8 +156,7 @@ def run_point(point: dict, seed: np.random.SeedSequence, ctx: RunContext) -> lis
 
 def capacities(frame):
     """Capacity per (point, seed): the largest K with success for some alpha_c (0 if none)."""
-    keys = [c for c in ("backend", "degree", "activation", "alpha_c", "alpha_s", "N_f", "dt")
-            if c in frame.columns]
+    keys = ["backend"] + [p for p in PARAMS if p not in ("K", "seeds") and p in frame.columns]
     won = frame[frame["success"] > 0]
     cap = won.groupby(keys + ["seed"])["K"].max()
     every = frame.groupby(keys + ["seed"])["K"].max() * 0
@@ -166,16 +165,20 @@ def capacities(frame):
 
 def summarize(frame, values: dict) -> dict:
     caps = capacities(frame)
+    others = [k for k, v in values.items() if len(v) > 1 and k not in ("degree", "seeds")]
     headline: dict = {}
-    for (backend, degree), group in caps.groupby(["backend", "degree"]):
-        prefix = f"degree{degree}" + (f"[{backend}]" if caps["backend"].nunique() > 1 else "")
+    for key, group in caps.groupby(["degree"] + others):
+        key = key if isinstance(key, tuple) else (key,)
+        label = ",".join(f"{k}={v}" for k, v in zip(others, key[1:]))
+        prefix = f"degree{key[0]}" + (f"[{label}]" if label else "")
         headline[f"{prefix}_mean_capacity"] = float(group["capacity"].mean())
         headline[f"{prefix}_max_capacity"] = float(group["capacity"].max())
     by_degree = caps.groupby("degree")["capacity"].mean()
     if len(by_degree) > 1:
         headline["capacity_grows_with_degree"] = bool(by_degree.iloc[-1] > by_degree.iloc[0])
-        headline["spearman_degree_vs_mean_capacity"] = float(
-            by_degree.reset_index().corr(method="spearman").iloc[0, 1])
+        rho = by_degree.reset_index().corr(method="spearman").iloc[0, 1]
+        if np.isfinite(rho):                  # undefined when every capacity is equal
+            headline["spearman_degree_vs_mean_capacity"] = float(rho)
     top = caps[caps["degree"] == caps["degree"].max()]
     headline["fraction_above_100_at_max_degree"] = float((top["capacity"] > 100).mean())
     best = frame[frame["success"] > 0].groupby("alpha_c_value")["success"].count()

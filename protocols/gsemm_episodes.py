@@ -191,7 +191,9 @@ def summarize(frame, values: dict) -> dict:
         headline[f"mean_cycles_replayed{suffix}"] = float(group["cycles_replayed"].mean())
         headline[f"other_episode_dominant_fraction{suffix}"] = float(
             group["other_episode_dominant"].astype(bool).mean())
-        headline[f"mean_dwell_time{suffix}"] = float(group["mean_dwell"].mean())
+        dwell = group["mean_dwell"].mean()
+        if np.isfinite(dwell):                # no transition at all: no dwell time
+            headline[f"mean_dwell_time{suffix}"] = float(dwell)
     traces = frame[frame["kind"] == "trace"]
     if "energy" in traces and traces["energy"].notna().any():
         first = traces[traces["point_id"] == traces["point_id"].iloc[0]]
