@@ -12,9 +12,10 @@
    identical copies are always reminded together, so by "fire together, wire
    together" (sec. 3.4 step 1) E(copy_k -> original_k) stays high while the
    copies' edges to the context they were first seen with are depressed.
-   Recorded at every step from t2 to t2 + ``window``: mean E(copy_k ->
-   original_k), mean E from the copies to all their other neighbours, and the
-   same for the originals.
+   Recorded at every step from t2 to t2 + ``window`` for ``seeds`` streams:
+   mean E(copy_k -> original_k), mean E from the copies to all their other
+   neighbours, and the same for the originals (averaged over the streams in
+   which the pair is still alive; a pair whose engrams both died drops out).
 """
 from __future__ import annotations
 
@@ -58,24 +59,25 @@ def repeat_rows(circuit: MemoriaCircuit, originals: list, copies: list, when: st
     return rows
 
 
-def run_point(point: dict, seed: np.random.SeedSequence, ctx) -> list[dict]:
+def one_stream(point: dict, seed: np.random.SeedSequence, snapshots: bool) -> list[dict]:
+    """One stream: graph snapshots (if asked) and the repeated-data rows."""
     params = demo_params(point)
     steps = point["steps"]
     stream_seed, circuit_seed = seed.spawn(2)
-    x, _ = recurring_stream(np.random.default_rng(stream_seed), steps, params.n_wm, point["dim"],
-                            n_items=point["items"], noise=0.3, stay=point["stay"])
+    rng = np.random.default_rng(stream_seed)
+    x, _ = recurring_stream(rng, steps, params.n_wm, point["dim"], n_items=point["items"],
+                            noise=0.3, stay=point["stay"])
     t1 = steps // 3
     t2 = min(steps - 1, t1 + point["gap"])
-    novel = random_stream(np.random.default_rng(stream_seed.spawn(1)[0]), 1, params.n_wm,
-                          point["dim"])[0]
+    novel = random_stream(rng, 1, params.n_wm, point["dim"])[0]
     x[t1] = x[t2] = novel  # a chunk unlike the recurring items, shown twice
     recalls = list(range(t2 + point["recall_every"], min(steps, t2 + point["window"] + 1),
                          point["recall_every"])) if point["recall_every"] > 0 else []
     for t in recalls:  # the content comes back, noisy: both copies are reminded together
-        x[t] = novel + np.random.default_rng(t).normal(0, 0.3 / np.sqrt(point["dim"]), novel.shape)
+        x[t] = novel + rng.normal(0, 0.3 / np.sqrt(point["dim"]), novel.shape)
     circuit = MemoriaCircuit(params, point["dim"], seed=circuit_seed)
     shots = sorted({max(1, round(steps * k / point["snapshots"])) - 1
-                    for k in range(1, point["snapshots"] + 1)})
+                    for k in range(1, point["snapshots"] + 1)}) if snapshots else []
     records, originals, copies = [], [], []
     for t in range(steps):
         ids = circuit.add_working_memory(x[t])
@@ -91,15 +93,24 @@ def run_point(point: dict, seed: np.random.SeedSequence, ctx) -> list[dict]:
     return records
 
 
+def run_point(point: dict, seed: np.random.SeedSequence, ctx) -> list[dict]:
+    """Snapshots of the first stream; repeated-data rows of every stream."""
+    return [{**record, "seed": k} for k, child in enumerate(seed.spawn(point["seeds"]))
+            for record in one_stream(point, child, snapshots=k == 0)]
+
+
 def summarize(frame, values) -> dict:
     out = {}
     rep = frame[frame["row"] == "repeat"]
     if len(rep):
         last = rep[rep["when"] == rep["when"].max()]
-        for _, r in last.iterrows():
-            tag = f"[{r['source']}|t2+{int(r['when'])}]"
-            out[f"paired_weight{tag}"] = float(r["paired_weight"])
-            out[f"other_weight{tag}"] = float(r["other_weight"])
+        means = last.groupby("source")[["paired_weight", "other_weight"]].mean()  # skips NaN
+        when = int(last["when"].iloc[0])
+        for source, r in means.iterrows():
+            out[f"paired_weight[{source}|t2+{when}]"] = float(r["paired_weight"])
+            out[f"other_weight[{source}|t2+{when}]"] = float(r["other_weight"])
+        alive = last[last["source"] == "copy"]
+        out[f"streams_with_both_copies[t2+{when}]"] = int((alive["n_paired"] > 0).sum())
     nodes = frame[frame["row"] == "node"]
     edges = frame[frame["row"] == "edge"]
     for shot, group in nodes.groupby("snapshot"):
@@ -139,8 +150,9 @@ def plot(frame, values):
     ax = axes[-1]
     rep = frame[frame["row"] == "repeat"]
     for source, group in rep.groupby("source"):
-        ax.plot(group["when"], group["paired_weight"], "o-", label=f"{source} -> its other copy")
-        ax.plot(group["when"], group["other_weight"], "x:", label=f"{source} -> other neighbours")
+        mean = group.groupby("when")[["paired_weight", "other_weight"]].mean()
+        ax.plot(mean.index, mean["paired_weight"], "o-", label=f"{source} -> its other copy")
+        ax.plot(mean.index, mean["other_weight"], "x:", label=f"{source} -> other neighbours")
     ax.set_xlabel("steps after the second presentation")
     ax.set_ylabel("edge weight E (mean)")
     ax.set_ylim(0, 1.05)
@@ -161,6 +173,8 @@ PROTOCOL = Protocol(
         "recall_every": Param(3, int, "after t2 the content returns (noisy) every k steps; 0: never",
                               non_negative),
         "window": Param(15, int, "steps after t2 that are followed", positive),
+        "seeds": Param(4, int, "streams for the repeated-data experiment (snapshots: the first)",
+                       positive),
         "items": Param(12, int, "distinct recurring items", positive),
         "stay": Param(0.6, float, "probability that an item stays on", probability),
         "dim": Param(8, int, "engram dimension", positive),
