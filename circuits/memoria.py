@@ -124,6 +124,14 @@ class EdgeCount(MutableMapping):
     def __len__(self):
         return 1
 
+    def update(self, other=(), **extra) -> None:
+        """Fast path for networkx's ``datadict.update(attr)`` (no ABC checks)."""
+        items = other.items() if hasattr(other, "items") else other
+        for key, value in items:
+            self[key] = value
+        for key, value in extra.items():
+            self[key] = value
+
     def copy(self) -> dict:
         return {"count": self.count}
 
@@ -135,6 +143,23 @@ class EngramGraph(nx.DiGraph):
     """networkx.DiGraph whose edge attributes are :class:`EdgeCount` objects."""
 
     edge_attr_dict_factory = EdgeCount
+
+    def add_unit_edges(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """``add_edges_from(pairs, count=1)`` for new edges between existing nodes.
+
+        The same adjacency updates DiGraph.add_edges_from makes (successor and
+        predecessor dicts share one attribute object), without its per-edge
+        attribute merging, which dominated a step with ~10^5 new edges.
+        """
+        succ, pred = self._succ, self._pred
+        for u, v in pairs:
+            attrs = EdgeCount()
+            attrs.count = 1
+            succ[u][v] = attrs
+            pred[v][u] = attrs
+        clear = getattr(nx, "_clear_cache", None)
+        if clear is not None:
+            clear(self)
 
 
 @dataclass(frozen=True)
@@ -401,10 +426,8 @@ class MemoriaCircuit:
         if not ids:
             return
         dead = set(ids)
-        for engram_id in ids:
+        for engram_id in ids:  # (cached arrays of other engrams drop dead targets when read)
             self._nbr.pop(engram_id, None)
-            for source in self.graph._pred[engram_id]:
-                self._nbr.pop(source, None)
         self.graph.remove_nodes_from(ids)
         for engram_id in ids:
             slot = self._slot.pop(engram_id)
@@ -483,14 +506,18 @@ class MemoriaCircuit:
         return order[:k]
 
     def _neighbors(self, source: int) -> tuple[np.ndarray, np.ndarray]:
-        """(slots, counts) of the out-edges of ``source``, cached until its edges change."""
+        """(slots, counts) of the out-edges of ``source`` to living engrams; the arrays
+        are cached until ``source`` fires again (edges are only added by firing)."""
         cached = self._nbr.get(source)
         if cached is None:
             succ = self.graph._succ[source]  # networkx's raw adjacency dict (hot path)
+            ids = np.fromiter(succ, dtype=np.int64, count=len(succ))
             slots = np.fromiter((self._slot[j] for j in succ), dtype=np.int64, count=len(succ))
             counts = np.fromiter((a.count for a in succ.values()), dtype=np.int64, count=len(succ))
-            cached = self._nbr[source] = (slots, counts)
-        return cached
+            cached = self._nbr[source] = (ids, slots, counts)
+        ids, slots, counts = cached
+        alive = self._ids[slots] == ids  # a target that died since (its slot freed or reused)
+        return (slots, counts) if alive.all() else (slots[alive], counts[alive])
 
     def _ltm_index(self) -> tuple[list, np.ndarray]:
         """LTM ids in creation order and an array slot -> LTM position (-1: not LTM)."""
@@ -595,20 +622,24 @@ class MemoriaCircuit:
         keys = None
         if self.tie_source is not None:
             keys = np.asarray(self.tie_source(len(stm), len(self._slot)), dtype=np.float64)
-        init_pos = set()
+        init_pos, untied = set(), []
         for slot, source in enumerate(stm):
             pos, counts = self._ltm_edges(source, position, None) if source in stm_rem else ((), ())
-            if len(pos):
-                row = np.zeros(n_ltm)
-                row[pos] = counts
-                tied = row == row.max()
-            else:  # an all-zero row (non-reminded slot, or no LTM edge): every engram ties
-                tied = np.ones(n_ltm, dtype=bool)
+            if not len(pos):  # an all-zero row (non-reminded slot, or no LTM edge): all tie
+                untied.append(slot)
+                continue
+            row = np.zeros(n_ltm)
+            row[pos] = counts
+            tied = row == row.max()
             if keys is not None:
                 init_pos.add(int(np.argmax(keys[slot, :n_ltm] * tied)))
             else:
                 candidates = np.flatnonzero(tied)
                 init_pos.add(int(candidates[self.rng.integers(len(candidates))]))
+        if untied:  # each such slot starts at a uniformly random LTM engram
+            picks = (np.argmax(keys[untied, :n_ltm], axis=1) if keys is not None
+                     else self.rng.integers(n_ltm, size=len(untied)))
+            init_pos.update(int(k) for k in picks)
         init = sorted(init_pos)
         visited = np.zeros(n_ltm, dtype=bool)
         visited[init] = True
@@ -616,6 +647,9 @@ class MemoriaCircuit:
         found_pos = set(init)
         dead_end = False
         for _ in range(p.depth):
+            if len(found_pos) == n_ltm:  # every engram visited: all paths return -1 from here
+                dead_end = True
+                break
             chosen = [self._reference_next(ltm_ids[last if last >= 0 else n_ltm - 1], position,
                                            visited) for last in paths]
             for k in chosen:
@@ -690,7 +724,7 @@ class MemoriaCircuit:
         for i in act:
             self._nbr.pop(i, None)
             graph.nodes[i]["fires"] += 1
-            succ = graph.succ[i]
+            succ = graph._succ[i]  # networkx's raw adjacency dict (hot path; read only)
             for j in act:
                 if j == i:
                     continue
@@ -699,7 +733,7 @@ class MemoriaCircuit:
                     new_edges.append((i, j))
                 else:
                     attrs.count += 1
-        graph.add_edges_from(new_edges, count=1)
+        graph.add_unit_edges(new_edges)
 
     def _forget(self) -> list[int]:
         dead = self._ids[(self._ids >= 0) & (self._life <= 0)]

@@ -304,3 +304,56 @@ def test_edges_hold_only_counts_and_weighted_graph_exports_weights():
     m.set_count(b, b, 10)
     m.set_count(b, a, 3)
     assert not m.weighted_graph(threshold=0.5).has_edge(b, a)  # E = 0.3 < 0.5
+
+
+def test_add_unit_edges_matches_networkx_add_edges_from():
+    from neurosim.circuits.memoria import EngramGraph
+
+    fast, slow = EngramGraph(), EngramGraph()
+    for g in (fast, slow):
+        g.add_nodes_from(range(5))
+    pairs = [(0, 1), (1, 0), (2, 4), (4, 3)]
+    fast.add_unit_edges(pairs)
+    slow.add_edges_from(pairs, count=1)
+    assert sorted(fast.edges(data="count")) == sorted(slow.edges(data="count"))
+    assert all(set(fast.pred[n]) == set(slow.pred[n]) for n in range(5))
+    assert fast.succ[0][1] is fast.pred[1][0]  # one attribute object per edge, as networkx
+    fast.remove_node(1)
+    assert not fast.has_edge(0, 1) and fast.number_of_edges() == 2
+
+
+def test_neighbour_cache_follows_deaths_and_new_edges():
+    m = circuit(depth=1, n_ltm_rem=3)
+    a = m.add_engram([0.0, 0.0], LONGTERM, lifespan=10.0)
+    b = m.add_engram([0.5, 0.0], LONGTERM, lifespan=0.5)   # dies at the next memorize
+    s = m.add_engram([0.0, 0.1], SHORTTERM, lifespan=10.0)
+    for i, j in ((s, a), (s, b), (a, b), (b, a)):
+        m.set_count(i, j, 2 if j == b else 1)
+    m.add_working_memory([[0.0, 0.0]])
+    rem = m.remind()
+    assert rem.init_ids == [b]  # strongest edge from s
+    m.memorize(rem, np.zeros(len(rem.ids)))  # no contribution: no lifespan gained
+    assert b not in m.graph
+    m.add_working_memory([[0.0, 0.0]])
+    rem = m.remind()
+    assert rem.init_ids == [a] and b not in rem.found_ids  # the cache dropped the dead engram
+    c = m.add_engram([0.2, 0.0], LONGTERM, lifespan=10.0)
+    m.set_count(s, c, 9)
+    assert m._search_paper(rem.wm_data, [s])[0] == [c]  # set_count refreshed the cache
+
+
+def test_cached_neighbours_drop_a_dead_target_whose_slot_is_reused():
+    m = circuit()
+    x = m.add_engram([0.0, 0.0], LONGTERM)
+    a = m.add_engram([1.0, 0.0], LONGTERM)
+    b = m.add_engram([2.0, 0.0], LONGTERM)
+    m.set_count(x, a, 1)
+    m.set_count(x, b, 5)
+    slots, counts = m._neighbors(x)  # cached now
+    assert sorted(counts.tolist()) == [1, 5]
+    freed = m._slot[b]
+    m._remove([b])
+    c = m.add_engram([3.0, 0.0], LONGTERM)
+    assert m._slot[c] == freed  # the slot is reused by an engram x has no edge to
+    slots, counts = m._neighbors(x)
+    assert slots.tolist() == [m._slot[a]] and counts.tolist() == [1]
