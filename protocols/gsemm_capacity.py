@@ -185,6 +185,9 @@ def summarize(frame, values: dict) -> dict:
     if len(best):
         headline["alpha_c_with_most_successes"] = float(best.idxmax())
     headline["paper_claims"] = "degree 1 ~ 12; grows with degree; degree 15 some > 100"
+    headline["note"] = ("appendix C alpha_c grid (0.01..1, alpha_s = 1) makes no transition below the "
+                        "threshold alpha_c ~ sqrt(alpha_s); measured capacity 0 on it at degrees 1 "
+                        "and 5. Default grid 1.1;1.5;2 lies above it.")
     headline["K_grid"] = values.get("K", [""])[0]
     return headline
 
