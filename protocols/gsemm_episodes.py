@@ -24,7 +24,6 @@ from neurosim.circuits.gsemm import (DenseGSEMM, blas_threads, dominant, dominan
                                      episodes_graph, phi_from_graph, random_memories,
                                      score_replay, simulate, successors)
 from neurosim.circuits.gsemm_brian2 import gap_to_rate
-from neurosim.results import point_id
 from neurosim.protocol import Param, Protocol, RunContext, non_negative, positive, probability
 
 EPISODES = ([0, 1, 2], [3, 4, 5, 6])
@@ -87,18 +86,8 @@ def trajectory(point: dict, net: DenseGSEMM, ctx: RunContext, sample_every: floa
                       device=ctx.device, seed=seed)
 
 
-def memory_rng(point: dict, seed: np.random.SeedSequence) -> np.random.Generator:
-    """A generator from the root seed and the point's parameters, *not* its backend.
-
-    The engine derives a point's SeedSequence from an id that includes the backend, so rate and
-    Brian2 points of `neurosim compare` would draw different memories; this keeps them equal.
-    """
-    key = int(point_id({k: v for k, v in point.items() if k != "backend"}), 16) % 2**63
-    return np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=(key,)))
-
-
 def run_point(point: dict, seed: np.random.SeedSequence, ctx: RunContext) -> list[dict]:
-    rng = memory_rng(point, seed)
+    rng = np.random.default_rng(seed)     # the engine's seed ignores the backend: same memories
     B, K = int(point["seeds"]), 7
     xi = random_memories(rng, B, int(point["N_f"]), K)
     net = build_network(point, xi)
