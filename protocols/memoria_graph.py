@@ -173,7 +173,7 @@ PROTOCOL = Protocol(
         "recall_every": Param(3, int, "after t2 the content returns (noisy) every k steps; 0: never",
                               non_negative),
         "window": Param(15, int, "steps after t2 that are followed", positive),
-        "seeds": Param(4, int, "streams for the repeated-data experiment (snapshots: the first)",
+        "seeds": Param(8, int, "streams for the repeated-data experiment (snapshots: the first)",
                        positive),
         "items": Param(12, int, "distinct recurring items", positive),
         "stay": Param(0.6, float, "probability that an item stays on", probability),
