@@ -39,52 +39,23 @@ products for the whole batch, never a Python loop over networks.
 """
 from __future__ import annotations
 
-import contextlib
-import ctypes
 from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 ACTIVATIONS = ("poly", "exp")
 
 
 # ----------------------------------------------------------------------------- BLAS threads
-def _openblas():
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.lower()})
-    except OSError:
-        return None
-    for path in paths:
-        lib = ctypes.CDLL(path)
-        for prefix in ("scipy_openblas", "openblas"):
-            for suffix in ("64_", ""):
-                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                if get is not None and put is not None:
-                    return get, put
-    return None
-
-
-@contextlib.contextmanager
 def blas_threads(n: int = 1):
-    """Limit OpenBLAS to n threads inside the block (no-op where no OpenBLAS is found).
+    """Limit the BLAS library to n threads inside the block (threadpoolctl).
 
     The batched GEMMs here are small (e.g. 256 x 100 x 50): with several OpenBLAS threads on a
     loaded 2-core machine one product took 13 ms instead of 0.1 ms, so simulations run with one.
     """
-    found = _openblas()
-    if found is None:
-        yield
-        return
-    get, put = found
-    before = get()
-    put(n)
-    try:
-        yield
-    finally:
-        put(before)
+    return threadpool_limits(limits=n, user_api="blas")
 
 
 # ----------------------------------------------------------------------------- episodes -> Phi

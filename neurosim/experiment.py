@@ -65,12 +65,14 @@ def backend_gap(frame: pd.DataFrame, protocol: Protocol, values: dict) -> dict:
 
 
 def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
-                 backends: tuple[str, ...] = ("rate",), out: str | os.PathLike = "results",
+                 backends: tuple[str, ...] | None = None, out: str | os.PathLike = "results",
                  seed: int = 0, jobs: int | None = None, scheduler: str | None = None,
                  device: str = "runtime", record: bool = False, progress: bool = True) -> dict:
-    """Run (or resume) ``name`` into ``out`` and return its summary."""
+    """Run (or resume) ``name`` into ``out`` and return its summary.
+    ``backends`` defaults to the protocol's first backend."""
     started = time.perf_counter()
     protocol = get_protocol(name)
+    backends = tuple(backends or protocol.backends[:1])
     for backend in backends:
         if backend not in protocol.backends:
             raise ParameterError(f"protocol {name} has no {backend!r} backend; "

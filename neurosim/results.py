@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -60,7 +61,8 @@ class ResultStore:
     def __init__(self, out_dir: str | os.PathLike):
         self.out_dir = Path(out_dir)
         self.path = self.out_dir / RESULTS
-        self.frame = pd.read_csv(self.path) if self.path.exists() else pd.DataFrame()
+        self.frame = (pd.read_csv(self.path, dtype={"point_id": str}) if self.path.exists()
+                      else pd.DataFrame())
 
     @property
     def done(self) -> set[str]:
@@ -77,13 +79,20 @@ class ResultStore:
 
 
 def write_summary(out_dir: str | os.PathLike, summary: dict) -> None:
-    atomic_write_text(Path(out_dir) / SUMMARY,
-                      json.dumps(summary, indent=2, sort_keys=False, default=_jsonable) + "\n")
+    """summary.json, strict JSON: numpy scalars as numbers, NaN and infinities as null."""
+    text = json.dumps(_strict(summary), indent=2, allow_nan=False) + "\n"
+    atomic_write_text(Path(out_dir) / SUMMARY, text)
 
 
-def _jsonable(value):
-    if hasattr(value, "item"):
-        return value.item()
+def _strict(value):
+    if isinstance(value, dict):
+        return {str(key): _strict(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(item) for item in value]
     if hasattr(value, "tolist"):
-        return value.tolist()
+        return _strict(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
     return str(value)

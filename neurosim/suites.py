@@ -16,6 +16,17 @@ SUITES: dict[str, list[tuple[str, dict[str, str]]]] = {
         ("heteroassociative", {"seeds": "10"}),
         ("sequence", {"seeds": "10"}),
     ],
+    "gsemm": [
+        ("gsemm-episodes", {}),
+        ("gsemm-capacity", {"degree": "1,2,3", "K": "4;8;12;16;24;32"}),
+    ],
+    "memoria": [
+        ("memoria-attributes", {}),
+        ("memoria-lifespan", {}),
+        ("memoria-autocorrelation", {}),
+        ("memoria-graph", {}),
+        ("memoria-reference", {}),
+    ],
 }
 
 

@@ -84,3 +84,18 @@ def test_dask_local_cluster_matches_serial(tmp_path):
     dask = run_protocol("autoassociative", SMALL, out=tmp_path / "d", seed=1,
                         scheduler="local", progress=False)
     assert serial["headline"] == dask["headline"]
+
+
+def test_summary_is_strict_json_and_point_ids_stay_text(tmp_path):
+    from neurosim.results import write_summary
+
+    write_summary(tmp_path, {"a": float("nan"), "b": np.float64(2.5), "c": (1, np.int64(2)),
+                             "d": {"e": float("inf")}})
+    assert json.loads((tmp_path / "summary.json").read_text()) == {
+        "a": None, "b": 2.5, "c": [1, 2], "d": {"e": None}}
+    store = ResultStore(tmp_path)
+    store.add({"x": 1}, [{"m": 1.0}])
+    digits_only = "0123456789012345"
+    store.frame.loc[0, "point_id"] = digits_only
+    atomic_write_text(tmp_path / "results.csv", store.frame.to_csv(index=False))
+    assert ResultStore(tmp_path).done == {digits_only}
