@@ -27,7 +27,6 @@ from neurosim.circuits.gsemm_brian2 import gap_to_rate
 from neurosim.protocol import Param, Protocol, RunContext, non_negative, positive, probability
 
 EPISODES = ([0, 1, 2], [3, 4, 5, 6])
-PAPER = {"alpha_s": 0.05, "alpha_c": 0.007}
 
 
 def _int_positive(value):
@@ -202,10 +201,6 @@ def summarize(frame, values: dict) -> dict:
     for column in ("overlap_gap_max", "transition_shift_mean", "sequence_agreement"):
         if column in seeds and seeds[column].notna().any():
             headline[f"brian2_vs_rk4_{column}"] = float(seeds[column].mean())
-    headline["paper_alpha_c_B1"] = PAPER["alpha_c"]
-    headline["note"] = ("paper B.1 alpha_c=0.007 (alpha_s=0.05) gives no transition in eq. 9-10; "
-                        "transitions need alpha_c ~ sqrt(alpha_s); default 0.22 is the public "
-                        "code's effective coupling (beta_d=7)")
     return headline
 
 
@@ -252,4 +247,7 @@ PROTOCOL = Protocol(
     description="GSEMM: cue xi5 of two cyclic episodes, replay the cued one (Fig. 1-2)",
     params=PARAMS, run_point=run_point, summarize=summarize, plot=plot,
     backends=("rate", "brian2", "spiking"), figure="Fig. 2", metric="passed",
-    compare_on=("seed",))
+    compare_on=("seed",),
+    notes="Paper B.1 alpha_c = 0.007 (alpha_s = 0.05) gives no transition in eq. 9-10: "
+          "transitions need alpha_c ~ sqrt(alpha_s); the default 0.22 is the public code's "
+          "effective coupling (beta_d = 7).")
