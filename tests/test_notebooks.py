@@ -1,4 +1,4 @@
-"""The walkthrough notebooks execute from top to bottom."""
+"""The walkthrough notebooks execute from top to bottom (nbclient, kernel python3)."""
 from pathlib import Path
 
 import pytest
@@ -6,19 +6,32 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def execute(name: str, timeout: int = 600):
+def executed_text(name: str, timeout: int = 900) -> str:
+    """Execute notebooks/NAME, fail on any error output, return the printed text."""
     nbformat = pytest.importorskip("nbformat", reason="notebook tests need the test extra")
     from nbclient import NotebookClient
 
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-    return notebook
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    return "".join(o.get("text", "") for o in outputs)
 
 
 def test_kv_memory_notebook_runs():
-    notebook = execute("kv_memory.ipynb")
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    text = "".join(o.get("text", "") for o in outputs)
-    assert "accuracy per trial" in text
+    assert "accuracy per trial" in executed_text("kv_memory.ipynb")
+
+
+def test_gsemm_notebook_runs():
+    text = executed_text("gsemm.ipynb")
+    assert "alpha_c = 0.3 ->" in text
+    assert "(eq. 7: F <= 0)" in text
+    assert "capacity" in text
+
+
+def test_memoria_notebook_runs():
+    text = executed_text("memoria.ipynb")
+    assert "all six attributes hold: True" in text
+    assert "resumed run reminds the same engrams: True" in text
+    assert "initial LTM:" in text
