@@ -171,8 +171,7 @@ class SpikingKeyValueMemory:
         run the network (under a standalone device this only records the run).
         ``values``: TimedArray values and parameters (None: placeholders)."""
         import brian2 as b2
-        from brian2 import (Network, NeuronGroup, StateMonitor, Synapses, TimedArray, ms,
-                            second)
+        from brian2 import Network, NeuronGroup, StateMonitor, Synapses, TimedArray, ms
 
         tm = KVTiming(**shape["timing"])
         B, steps, d, m, N = shape["B"], shape["steps"], shape["d"], shape["m"], shape["N"]
@@ -332,8 +331,6 @@ class SpikingKeyValueMemory:
         """Drive the circuit with ``stream``; returns the readout (B, T, m): the
         output ON minus OFF spike counts of each window's read phase (also at
         unscored steps). ``record``: keep the monitors' data in ``self.recorded``."""
-        from neurosim import devices
-
         if stream.gate is None:
             raise ValueError("the key-value memory needs the stream's local third factors (gate)")
         if stream.gate.shape[2] != self.N:

@@ -10,7 +10,8 @@ import argparse
 import json
 import sys
 
-from .experiment import BACKEND_CHOICES, DEVICE_CHOICES, run_protocol
+from .devices import DEVICES
+from .experiment import BACKEND_CHOICES, DEFAULT_DEVICE, run_protocol
 from .protocol import ParameterError, get_protocol, protocol_names
 from .suites import SUITES, run_suite
 
@@ -31,8 +32,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="parameter values; several values make a sweep axis")
     parser.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     parser.add_argument("--out", default=None, help="result folder (default results/PROTOCOL)")
-    parser.add_argument("--device", default="runtime", choices=DEVICE_CHOICES,
-                        help="Brian2 device for spiking/brian2 backends")
+    parser.add_argument("--device", default=DEFAULT_DEVICE, choices=DEVICES,
+                        help="Brian2 device of the spiking/brian2 backends (default "
+                             f"{DEFAULT_DEVICE}: one C++ build per circuit shape, re-run "
+                             "through run_args)")
     parser.add_argument("--jobs", type=int, default=None, help="local worker processes")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="Dask scheduler address, or 'local' for a LocalCluster")

@@ -173,7 +173,6 @@ CACHE = BuildCache()
 def use_runtime() -> str:
     """Switch Brian2 to the runtime device (resetting a standalone device) and
     pick the code target; returns the target name."""
-    import brian2
     from brian2 import get_device, prefs, set_device
 
     if get_device().__class__.__name__ != "RuntimeDevice":

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .devices import DEVICES
 from .protocol import ParameterError, Protocol, RunContext, get_protocol
 from .results import FIGURE, ResultStore, atomic_save_figure, point_id, write_summary
 from .sweep import execute
 
 BACKEND_CHOICES = ("rate", "spiking", "brian2", "graph")
-DEVICE_CHOICES = ("runtime", "cpp_standalone", "cuda")
+DEFAULT_DEVICE = "cpp_standalone"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def backend_gap(frame: pd.DataFrame, protocol: Protocol, values: dict) -> dict:
 def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
                  backends: tuple[str, ...] | None = None, out: str | os.PathLike = "results",
                  seed: int = 0, jobs: int | None = None, scheduler: str | None = None,
-                 device: str = "runtime", record: bool = False, progress: bool = True) -> dict:
+                 device: str = DEFAULT_DEVICE, record: bool = False, progress: bool = True) -> dict:
     """Run (or resume) ``name`` into ``out`` and return its summary.
     ``backends`` defaults to the protocol's first backend."""
     started = time.perf_counter()
@@ -77,8 +78,8 @@ def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
         if backend not in protocol.backends:
             raise ParameterError(f"protocol {name} has no {backend!r} backend; "
                                  f"available: {', '.join(protocol.backends)}")
-    if device not in DEVICE_CHOICES:
-        raise ParameterError(f"unknown device {device!r}; choose from {', '.join(DEVICE_CHOICES)}")
+    if device not in DEVICES:
+        raise ParameterError(f"unknown device {device!r}; choose from {', '.join(DEVICES)}")
     if seed < 0:
         raise ParameterError(f"--seed must be >= 0 (got {seed})")
     if device == "cuda" and set(backends) - {"rate", "graph"}:

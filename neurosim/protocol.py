@@ -97,7 +97,7 @@ class RunContext:
     """What a point's run needs besides its parameters."""
 
     backend: str = "rate"
-    device: str = "runtime"
+    device: str = "cpp_standalone"
     record_dir: str | None = None
     progress: bool = False
     options: dict = field(default_factory=dict)

@@ -6,14 +6,14 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
-def executed_text(name: str, timeout: int = 900) -> str:
-    """Execute notebooks/NAME, fail on any error output, return the printed text."""
+def executed_text(name: str, timeout: int = 900, cwd: Path = NOTEBOOKS) -> str:
+    """Execute notebooks/NAME in ``cwd``, fail on any error output, return the printed text."""
     nbformat = pytest.importorskip("nbformat", reason="notebook tests need the test extra")
     from nbclient import NotebookClient
 
     notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
     NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+                   resources={"metadata": {"path": str(cwd)}}).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     return "".join(o.get("text", "") for o in outputs)
@@ -35,3 +35,9 @@ def test_memoria_notebook_runs():
     assert "all six attributes hold: True" in text
     assert "resumed run reminds the same engrams: True" in text
     assert "initial LTM:" in text
+
+
+@pytest.mark.spiking
+def test_spiking_vs_rate_notebook_runs(tmp_path):
+    """Its kernel inherits NEUROSIM_BUILD_DIR (conftest): the tests' builds are reused."""
+    assert "largest gap:" in executed_text("spiking_vs_rate.ipynb", cwd=tmp_path)

@@ -4,7 +4,6 @@ are shared by shape within the session (one kv/TVT, one Hopfield and one BAM
 build, about 2-3 minutes cold)."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
@@ -27,18 +26,6 @@ B = 4           # trials per stream (padded to 16 trials and 16 steps: one build
 STEPS = 16      # padded steps
 # Stated tolerance of the small agreement test: mean accuracy over the batch.
 AGREEMENT_TOLERANCE = 0.06
-
-
-@pytest.fixture(scope="session", autouse=True)
-def build_dir(tmp_path_factory):
-    """All builds of the session (and the notebook's kernel) in one folder."""
-    previous = os.environ.get("NEUROSIM_BUILD_DIR")
-    path = os.environ.setdefault("NEUROSIM_BUILD_DIR",
-                                 str(tmp_path_factory.mktemp("brian2_builds")))
-    yield path
-    devices.reset()
-    if previous is None:
-        os.environ.pop("NEUROSIM_BUILD_DIR", None)
 
 
 def stream_of(x, y, q, query, gate=None):
