@@ -61,8 +61,7 @@ class ResultStore:
     def __init__(self, out_dir: str | os.PathLike):
         self.out_dir = Path(out_dir)
         self.path = self.out_dir / RESULTS
-        self.frame = (pd.read_csv(self.path, dtype={"point_id": str}) if self.path.exists()
-                      else pd.DataFrame())
+        self.frame = _read(self.path.read_text()) if self.path.exists() else pd.DataFrame()
 
     @property
     def done(self) -> set[str]:
@@ -74,8 +73,14 @@ class ResultStore:
         pid = point_id(point)
         rows = [{**point, **record, "point_id": pid} for record in records]
         new = pd.DataFrame(rows)
-        self.frame = new if self.frame.empty else pd.concat([self.frame, new], ignore_index=True)
-        atomic_write_text(self.path, self.frame.to_csv(index=False))
+        frame = new if self.frame.empty else pd.concat([self.frame, new], ignore_index=True)
+        text = frame.to_csv(index=False)
+        atomic_write_text(self.path, text)
+        self.frame = _read(text)   # the types a resumed run will read back, in every run
+
+
+def _read(text: str) -> pd.DataFrame:
+    return pd.read_csv(io.StringIO(text), dtype={"point_id": str})
 
 
 def write_summary(out_dir: str | os.PathLike, summary: dict) -> None:
