@@ -59,6 +59,9 @@ class KeyValueMemory:
             raise ValueError(f"value_write must be one of {VALUE_WRITES}")
         if self.similarity not in ("dot", "cosine"):
             raise ValueError("similarity must be 'dot' or 'cosine'")
+        if self.stability and self.value_write == "passive":
+            raise ValueError("stability (eq. 17) gates the learning rate of the gated rules; "
+                             "the passive value write decays every synapse (eq. 16)")
 
     def initial_state(self, batch: int, d: int, m: int) -> KeyValueState:
         return KeyValueState(K=np.zeros((batch, self.N, d)), V=np.zeros((batch, m, self.N)),

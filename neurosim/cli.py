@@ -44,9 +44,16 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line ``neurosim: error: ...`` and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"neurosim: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurosim", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = OneLineParser(prog="neurosim", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     sub.add_parser("list", help="list protocols with their parameters")
     run = sub.add_parser("run", help="run a protocol on one backend")
     _common(run)
@@ -75,7 +82,10 @@ def _list() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:                       # usage errors (2) and --help (0)
+        return stop.code
     try:
         if args.command == "list":
             _list()
@@ -97,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
                                record=args.record, progress=not args.quiet)
         print(json.dumps(summary["headline"], indent=2, default=str))
         return 0
-    except ParameterError as error:
+    except (ParameterError, ValueError) as error:
         print(f"neurosim: error: {error}", file=sys.stderr)
         return 2
 

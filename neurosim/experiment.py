@@ -91,7 +91,13 @@ def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
     out = Path(out)
     store = ResultStore(out)
     done = store.done
-    pending = [p for p in points if point_id(p) not in done]
+
+    def resume_key(point):
+        """A point's records depend on the root seed and, off the rate backends, the device."""
+        simulated = point["backend"] not in ("rate", "graph")
+        return point_id({**point, "root_seed": seed, "device": device if simulated else None})
+
+    pending = [p for p in points if resume_key(p) not in done]
     task = PointTask(name, device, str(out / "record") if record else None,
                      progress and len(points) == 1)
     from tqdm.auto import tqdm
@@ -100,10 +106,10 @@ def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
                unit="point", disable=not progress or not pending, leave=False)
     for point, records in execute(task, pending, seed,
                                   jobs=jobs or default_jobs(backends), scheduler=scheduler):
-        store.add(point, records)
+        store.add(point, [{**record, "root_seed": seed} for record in records], resume_key(point))
         bar.update()
     bar.close()
-    ids = {point_id(p) for p in points}
+    ids = {resume_key(p) for p in points}
     frame = store.frame[store.frame["point_id"].astype(str).isin(ids)].reset_index(drop=True)
     headline = protocol.summarize(frame, values)
     if len(backends) > 1:

@@ -48,7 +48,9 @@ def gated_update(W: np.ndarray, eta: np.ndarray, delta: np.ndarray, axis: int) -
 
 def passive_update(W: np.ndarray, q: np.ndarray, decay: float, delta: np.ndarray,
                    rate: float = 1.0) -> np.ndarray:
-    """Eq. 13 / 16: W <- lambda_t W + q eta~ Delta with lambda_t = 1 - q (1 - lambda)."""
+    """Eq. 13 / 16: W <- lambda_t W + q eta~ Delta with lambda_t = 1 - q (1 - lambda).
+    The paper's q is 0 or 1 here; a larger q (a flashbulb) counts as 1."""
+    q = np.minimum(q, 1.0)
     factor = (1.0 - q * (1.0 - decay))[:, None, None]
     return factor * W + (q * rate)[:, None, None] * delta
 

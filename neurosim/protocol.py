@@ -88,10 +88,6 @@ def fraction_below_one(value) -> str | None:
     return None if 0 <= value < 1 else "must lie in [0, 1)"
 
 
-def correlation(value) -> str | None:
-    return None if -1 <= value <= 1 else "must lie in [-1, 1]"
-
-
 @dataclass
 class RunContext:
     """What a point's run needs besides its parameters."""

@@ -29,6 +29,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())          # mkstemp makes 0600; keep the usual mode
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
@@ -37,6 +38,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -69,8 +76,9 @@ class ResultStore:
             return set()
         return set(self.frame["point_id"].astype(str))
 
-    def add(self, point: dict, records: list[dict]) -> None:
-        pid = point_id(point)
+    def add(self, point: dict, records: list[dict], pid: str | None = None) -> None:
+        """Append a point's records under ``pid`` (default: the point's id)."""
+        pid = pid or point_id(point)
         rows = [{**point, **record, "point_id": pid} for record in records]
         new = pd.DataFrame(rows)
         frame = new if self.frame.empty else pd.concat([self.frame, new], ignore_index=True)

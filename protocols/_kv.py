@@ -9,7 +9,7 @@ import pandas as pd
 from neurosim.circuits.hebbian import HebbianMemory
 from neurosim.circuits.key_value import KeyValueMemory
 from neurosim.events import EventStream
-from neurosim.gates import GATE_POLICIES, make_gates
+from neurosim.gates import GATE_POLICIES, gate_probability, make_gates
 from neurosim.protocol import (Param, ParameterError, RunContext, fraction_below_one,
                                positive)
 
@@ -61,12 +61,17 @@ def common_params(**defaults) -> dict[str, Param]:
 
 
 def canonical(point: dict) -> dict:
-    """Parameters that a point's model does not use become None."""
+    """Parameters that a point's model does not use become None; a random gate
+    probability given as k/N must be a probability at the point's N."""
     point = dict(point)
     if point.get("model") not in ("kv",):
         point["gate"] = None
     if point.get("gate") != "random":
         point["p"] = None
+    elif not 0 <= gate_probability(point["p"], point["N"]) <= 1:
+        raise ParameterError(f"parameter p: {point['p']} gives "
+                             f"{gate_probability(point['p'], point['N']):g} at N = {point['N']}, "
+                             "not a probability in [0, 1]")
     return point
 
 

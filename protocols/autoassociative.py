@@ -24,9 +24,11 @@ def run_point(point, seed, context):
 
 
 def largest_T_above(frame, threshold):
-    means = frame.groupby("T")["accuracy"].mean()
-    above = means.index[means >= threshold]
-    return int(above.max()) if len(above) else 0
+    """The largest T before the mean accuracy first drops below the threshold."""
+    means = frame.groupby("T")["accuracy"].mean().sort_index()
+    failing = means.index[means < threshold]
+    kept = means.index[means.index < failing.min()] if len(failing) else means.index
+    return int(kept.max()) if len(kept) else 0
 
 
 def summarize(frame, values):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.events import sign_accuracy
-from neurosim.protocol import Param, Protocol, non_negative, positive
+from neurosim.protocol import Param, ParameterError, Protocol, non_negative, positive
 
 from . import _kv
 from .continual import continual_canonical, continual_params, make_stream
@@ -18,6 +18,10 @@ from .continual import continual_canonical, continual_params, make_stream
 
 def canonical(point):
     point = continual_canonical(point)
+    steps = max(point["steps"], 20 * max(point["R"]))
+    if point["flashbulbs"] > steps // 10:
+        raise ParameterError(f"parameter flashbulbs: {point['flashbulbs']} is more than a tenth "
+                             f"of the {steps}-step stream; raise steps or lower flashbulbs")
     if point["model"] not in ("hopfield", "bam") or point["flashbulbs"] == 0:
         point["flashbulb_strength"] = None
     return point

@@ -1,5 +1,6 @@
 """Heteroassociative recall (Tyulmankov et al. 2021, Fig. 5a, appendix A.3):
-keys x in {+-1}^d, values y in {+-1}^m with m = d/2 by default. Each model is
+keys x in {+-1}^d, values y in {+-1}^m; m = 20 by default, the paper's d / 2 at
+the default d = N = 40. Each model is
 also run on the autoassociative task (y = x) for reference: the key-value
 memory is unaffected by the change, while the Hebbian network -- Hopfield on
 the auto task, BAM (Kosko 1988) on the hetero task -- gets worse."""

@@ -104,6 +104,8 @@ def test_kv_rejects_bad_configuration():
         KeyValueMemory(3).run(hopfield_stream(np.ones((1, 3)), np.ones((1, 3))))
     with pytest.raises(ValueError):
         HebbianMemory(decay=0)
+    with pytest.raises(ValueError, match="stability"):
+        KeyValueMemory(3, value_write="passive", stability=True)
 
 
 from hypothesis import given, settings
@@ -114,7 +116,7 @@ from hypothesis import strategies as st
 @given(st.integers(0, 2**32 - 1), st.sampled_from(["gated", "passive", "slot"]))
 def test_kv_weights_unchanged_when_q_is_zero(seed, value_write):
     rng = np.random.default_rng(seed)
-    memory = KeyValueMemory(4, value_write=value_write, stability=True)
+    memory = KeyValueMemory(4, value_write=value_write, stability=value_write != "passive")
     state = KeyValueState(K=rng.normal(size=(3, 4, 5)), V=rng.normal(size=(3, 2, 4)),
                           stable=np.zeros((3, 4)))
     K, V = state.K.copy(), state.V.copy()

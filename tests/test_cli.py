@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
 from neurosim.cli import main
@@ -47,6 +48,11 @@ def test_run_writes_tidy_results(tmp_path):
     (["run", "capacity", "--set", "N"], "--set expects NAME=V1,V2"),
     (["run", "capacity", "--set", "gate=diagonal"], "parameter gate: 'diagonal' is not one of"),
     (["run", "sequence", "--backend", "spiking"], "has no 'spiking' backend"),
+    (["run", "autoassociative", "--set", "gate=random", "--set", "p=80/N"],
+     "parameter p: 80/N gives 2 at N = 40"),
+    (["run", "flashbulb", "--set", "flashbulbs=600", "--set", "R=4"], "parameter flashbulbs"),
+    (["run", "capacity", "--seed", "x"], "argument --seed: invalid int value"),
+    (["run", "capacity", "--device", "tpu"], "argument --device: invalid choice"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args, message):
     out = tmp_path / "never"
@@ -60,3 +66,14 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args,
 def test_reproduce_suite_rejects_unknown_suite():
     result = neurosim("reproduce", "nosuch")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_resume_is_keyed_by_the_root_seed(tmp_path):
+    args = ["run", "autoassociative", "--set", "N=8", "--set", "T=4", "--set", "seeds=4",
+            "--set", "model=hopfield", "--out", str(tmp_path), "--quiet"]
+    assert main([*args, "--seed", "0"]) == 0
+    assert main([*args, "--seed", "7"]) == 0          # not skipped as "already measured"
+    frame = pd.read_csv(tmp_path / "results.csv")
+    assert sorted(frame["root_seed"].unique()) == [0, 7]
+    assert oct((tmp_path / "results.csv").stat().st_mode & 0o777) != oct(0o600)

@@ -49,6 +49,8 @@ def test_value_write_eq16_passive_decay():
     np.testing.assert_allclose(V1, 0.5 + 0.5)
     unchanged = passive_update(np.ones((1, 3, 3)), np.array([0.0]), 0.5, delta)
     np.testing.assert_array_equal(unchanged, 1.0)
+    salient = passive_update(np.ones((1, 3, 3)), np.array([10.0]), 0.5, delta, rate=0.25)
+    np.testing.assert_allclose(salient, V1)                    # q > 1 counts as 1
 
 
 def test_flashbulb_stability_eq17():

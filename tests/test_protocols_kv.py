@@ -65,7 +65,8 @@ def test_correlated_fig4c(tmp_path):
     h, _ = run(tmp_path, "correlated", N=20, d=40, seeds=10, T="10,20", rho="0,0.6",
                model="kv", gate="sequential")
     assert h["kv-sequential_rho0.6_accuracy_T10"] > 0.95     # minor degradation only
-    assert h["kv-sequential_rho0.6_accuracy_T20"] <= h["kv-sequential_rho0_accuracy_T20"]
+    assert h["kv-sequential_rho0_accuracy_T20"] == 1.0
+    assert h["kv-sequential_rho0.6_accuracy_T20"] < 1.0       # spurious recall of similar keys
 
 
 def test_heteroassociative_fig5a(tmp_path):
