@@ -47,30 +47,22 @@ import numpy as np
 from neurosim.events import EventStream
 from neurosim.protocol import ParameterError
 
-from .kv_spiking import padded, padded_steps, run_circuit
+from .kv_spiking import WindowTiming, padded, padded_steps, run_circuit
 
 
 @dataclass(frozen=True)
-class HopfieldTiming:
-    dt_ms: float = 0.1
-    T1_ms: float = 3.0      # cue
-    T2_ms: float = 20.0     # recurrent recall
-    T3_ms: float = 3.0      # store (clamp)
+class HopfieldTiming(WindowTiming):
+    """T1 cue, T2 recurrent recall, T3 store (clamp); the readout is the last
+    read_ms of T2."""
+
+    T1_ms: float = 3.0
+    T2_ms: float = 20.0
+    T3_ms: float = 3.0
     read_ms: float = 8.0    # readout: last part of T2
     t_ref_ms: float = 2.0   # refractory period: saturated rate 1 / t_ref
     tau_s_ms: float = 4.0   # synaptic current time constant
     gain_per_ms: float = 20.0   # integration gain of the recurrent current
     cue_per_ms: float = 100.0   # cue / clamp current
-
-    def steps(self, ms: float) -> int:
-        count = ms / self.dt_ms
-        if abs(count - round(count)) > 1e-9:
-            raise ParameterError(f"{ms} ms is not a multiple of dt = {self.dt_ms} ms")
-        return int(round(count))
-
-    @property
-    def window_ms(self) -> float:
-        return self.T1_ms + self.T2_ms + self.T3_ms
 
 
 @dataclass

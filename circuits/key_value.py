@@ -41,8 +41,11 @@ class KeyValueState:
 
 
 @dataclass
-class KeyValueMemory:
-    """N hidden slots; see the module docstring for the equations."""
+class KeyValueParameters:
+    """The parameters of a key-value memory, shared by its rate and spiking
+    realizations: N hidden slots, softmax gain beta, the value write (gated
+    eq. 11, passive eq. 16 with decay lambda and rate eta~V, or TVT's slot
+    write), flashbulb stability (eq. 17) and the read similarity."""
 
     N: int
     beta: float = 1.0
@@ -62,6 +65,11 @@ class KeyValueMemory:
         if self.stability and self.value_write == "passive":
             raise ValueError("stability (eq. 17) gates the learning rate of the gated rules; "
                              "the passive value write decays every synapse (eq. 16)")
+
+
+@dataclass
+class KeyValueMemory(KeyValueParameters):
+    """Rate realization; see the module docstring for the equations."""
 
     def initial_state(self, batch: int, d: int, m: int) -> KeyValueState:
         return KeyValueState(K=np.zeros((batch, self.N, d)), V=np.zeros((batch, m, self.N)),

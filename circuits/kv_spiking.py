@@ -73,24 +73,19 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from neurosim.circuits.key_value import KeyValueParameters
 from neurosim.events import EventStream
 from neurosim.protocol import ParameterError
 
-VALUE_WRITES = ("gated", "passive", "slot")
-
 
 @dataclass(frozen=True)
-class KVTiming:
-    """Window layout and rates (time in ms, rates in Hz)."""
+class WindowTiming:
+    """A presentation window of three phases (time in ms) on a clock of dt_ms."""
 
     dt_ms: float = 0.1
-    T1_ms: float = 5.0      # input integration
-    T2_ms: float = 10.0     # read (readout counted here)
-    T3_ms: float = 6.0      # store (output clamped)
-    r0_hz: float = 200.0    # baseline input rate; r0 * T1 = expected baseline count
-    r_hidden_hz: float = 3000.0   # total hidden-layer rate per trial
-    r_clamp_hz: float = 1000.0    # output clamp rate
-    theta: float = 0.5      # output integrator threshold (in units of V)
+    T1_ms: float = 5.0
+    T2_ms: float = 10.0
+    T3_ms: float = 6.0
 
     def steps(self, ms: float) -> int:
         count = ms / self.dt_ms
@@ -103,32 +98,30 @@ class KVTiming:
         return self.T1_ms + self.T2_ms + self.T3_ms
 
 
-@dataclass
-class SpikingKeyValueMemory:
-    """N hidden neurons; parameters as the rate :class:`KeyValueMemory`
-    (beta, value_write gated|passive, decay, value_rate, stability), plus the
-    spike encoding (``poisson``), the timing and the Brian2 device."""
+@dataclass(frozen=True)
+class KVTiming(WindowTiming):
+    """Window layout and rates (time in ms, rates in Hz): T1 input integration,
+    T2 read (readout counted here), T3 store (output clamped)."""
 
-    N: int
-    beta: float = 1.0
-    value_write: str = "gated"
-    decay: float = 0.95
-    value_rate: float = 1.0
-    stability: bool = False
-    similarity: str = "dot"
+    r0_hz: float = 200.0    # baseline input rate; r0 * T1 = expected baseline count
+    r_hidden_hz: float = 3000.0   # total hidden-layer rate per trial
+    r_clamp_hz: float = 1000.0    # output clamp rate
+    theta: float = 0.5      # output integrator threshold (in units of V)
+
+
+@dataclass
+class SpikingKeyValueMemory(KeyValueParameters):
+    """N hidden neurons; the parameters of the rate :class:`KeyValueMemory`
+    (validated by the same base class), plus the spike encoding (``poisson``),
+    the timing and the Brian2 device."""
+
     poisson: bool = False
     timing: KVTiming = KVTiming()
     device: str = "runtime"
     seed: int = 0
 
     def __post_init__(self):
-        if self.N <= 0:
-            raise ValueError(f"N must be > 0 (got {self.N})")
-        if self.value_write not in VALUE_WRITES:
-            raise ParameterError(f"spiking key-value memory: value_write must be one of "
-                                 f"{VALUE_WRITES} (got {self.value_write!r})")
-        if self.similarity not in ("dot", "cosine"):
-            raise ParameterError("similarity must be 'dot' or 'cosine'")
+        super().__post_init__()
         if self.similarity == "cosine" and self.value_write != "slot":
             raise ParameterError("spiking key-value memory: the cosine read is available with "
                                  "value_write='slot' (TVT) only")
