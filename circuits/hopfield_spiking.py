@@ -47,7 +47,8 @@ import numpy as np
 from neurosim.events import EventStream
 from neurosim.protocol import ParameterError
 
-from .kv_spiking import WindowTiming, padded, padded_steps, run_circuit
+from .hebbian import HebbianMemory
+from .kv_spiking import WindowTiming, padded, padded_steps, run_circuit, window_rows
 
 
 @dataclass(frozen=True)
@@ -83,23 +84,16 @@ class SpikingHopfield:
             raise ValueError(f"decay lambda must lie in (0, 1] (got {self.decay})")
 
     def stimulus(self, stream: EventStream, B: int, steps: int) -> dict[str, np.ndarray]:
-        b, T, d, m = stream.batch, stream.steps, stream.d, stream.m
-        x = np.zeros((B, steps, d))
-        x[:b, :T] = stream.x
-        y = np.zeros((B, steps, m))
-        y[:b, :T] = stream.y
-        q = np.zeros((B, steps))
-        q[:b, :T] = stream.q
-        lam = 1.0 - np.minimum(q, 1.0) * (1.0 - self.decay)
-        strength = q if self.flashbulb_strength is None else np.where(
-            q > 1, self.flashbulb_strength, q)
-        flat = lambda a: np.ascontiguousarray(a.transpose(1, 0, 2).reshape(steps, -1))
+        full = stream.padded(B, steps)
+        x, y, q = full.x, full.y, full.q
+        lam, strength = HebbianMemory(decay=self.decay, flashbulb_strength=self.flashbulb_strength,
+                                      ).store_weights(q)
         stored = (q > 0)[..., None]
         if self.bidirectional:   # units [x layer, y layer]; y is cued only when stored
             cue, clamp = np.concatenate([x, y * stored], 2), np.concatenate([x, y], 2) * stored
         else:
             cue, clamp = x, y * stored
-        return {"cue": flat(cue), "clamp": flat(clamp),
+        return {"cue": window_rows(cue), "clamp": window_rows(clamp),
                 "q": np.ascontiguousarray(q.T), "lam": np.ascontiguousarray(lam.T),
                 "wq": np.ascontiguousarray(strength.T)}
 

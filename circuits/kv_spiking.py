@@ -78,6 +78,11 @@ from neurosim.events import EventStream
 from neurosim.protocol import ParameterError
 
 
+def window_rows(a: np.ndarray) -> np.ndarray:
+    """(B, steps, n) -> (steps, B * n): one TimedArray row per window, trial-major columns."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2).reshape(a.shape[1], -1))
+
+
 @dataclass(frozen=True)
 class WindowTiming:
     """A presentation window of three phases (time in ms) on a clock of dt_ms."""
@@ -130,15 +135,8 @@ class SpikingKeyValueMemory(KeyValueParameters):
     def stimulus(self, stream: EventStream, B: int, steps: int) -> dict[str, np.ndarray]:
         """TimedArray values (rows: windows) for a stream padded to B trials and
         ``steps`` windows (padding: silent windows and trials, q = 0)."""
-        b, T, d, m, N = stream.batch, stream.steps, stream.d, stream.m, self.N
-        x = np.zeros((B, steps, d))
-        x[:b, :T] = stream.x
-        y = np.zeros((B, steps, m))
-        y[:b, :T] = stream.y
-        q = np.zeros((B, steps))
-        q[:b, :T] = stream.q
-        gate = np.zeros((B, steps, N))
-        gate[:b, :T] = stream.gate
+        full = stream.padded(B, steps)
+        x, y, q, gate, d = full.x, full.y, full.q, full.gate, stream.d
         rates = np.concatenate([1.0 + x, 1.0 - x], axis=2)            # (B, steps, 2d): ON, OFF
         active = (x != 0).sum(axis=2)
         if self.similarity == "cosine":   # rows of K are +-1 keys (norm sqrt(d)) or empty
@@ -147,10 +145,9 @@ class SpikingKeyValueMemory(KeyValueParameters):
             gain = np.full((B, steps), float(self.beta))
         shift = np.maximum(0.0, gain * active - 600.0)
         clamp = y * (q > 0)[..., None]
-        flat = lambda a: np.ascontiguousarray(a.transpose(1, 0, 2).reshape(steps, -1))
-        return {"rate": flat(rates), "eta": flat(q[..., None] * gate),
+        return {"rate": window_rows(rates), "eta": window_rows(q[..., None] * gate),
                 "q": np.ascontiguousarray(q.T), "shift": np.ascontiguousarray(shift.T),
-                "gain": np.ascontiguousarray(gain.T), "clamp": flat(clamp)}
+                "gain": np.ascontiguousarray(gain.T), "clamp": window_rows(clamp)}
 
     def parameters(self) -> dict[str, float]:
         return {"slot": float(self.value_write == "slot"),

@@ -67,6 +67,19 @@ class EventStream:
     def with_gates(self, gate: np.ndarray) -> "EventStream":
         return replace(self, gate=gate)
 
+    def padded(self, batch: int, steps: int) -> "EventStream":
+        """The stream zero-padded to ``batch`` trials and ``steps`` steps: the
+        added steps and trials are silent (x = y = 0, q = 0, not scored)."""
+        def pad(a):
+            if a is None:
+                return None
+            out = np.zeros((batch, steps) + a.shape[2:], dtype=a.dtype)
+            out[:self.batch, :self.steps] = a
+            return out
+
+        return replace(self, x=pad(self.x), y=pad(self.y), q=pad(self.q), query=pad(self.query),
+                       gate=pad(self.gate), feedback=pad(self.feedback))
+
 
 def sign_accuracy(y_hat: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Eq. 18: fraction of entries with sign(y_hat) == target over the masked

@@ -58,3 +58,12 @@ def test_sequence_stream_layout():
     np.testing.assert_array_equal(stream.feedback[0], [0, 0, 0, 0, 0, 0, 1])
     np.testing.assert_array_equal(stream.x[0, 5], stream.x[0, 3])
     np.testing.assert_array_equal(stream.y[0, 6], stream.y[0, 4])
+
+
+def test_padded_stream_adds_silent_unscored_steps_and_trials():
+    stream = recall_stream(np.random.default_rng(0), np.array([2, 3]), 4).with_gates(
+        np.ones((2, 6, 5)))
+    padded = stream.padded(3, 8)
+    assert padded.x.shape == (3, 8, 4) and padded.gate.shape == (3, 8, 5)
+    np.testing.assert_array_equal(padded.x[:2, :6], stream.x)
+    assert not padded.q[2].any() and not padded.query[:, 6:].any() and not padded.x[:, 6:].any()
