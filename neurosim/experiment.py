@@ -105,7 +105,8 @@ def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
     bar = tqdm(total=len(points), initial=len(points) - len(pending), desc=name,
                unit="point", disable=not progress or not pending, leave=False)
     for point, records in execute(task, pending, seed,
-                                  jobs=jobs or default_jobs(backends), scheduler=scheduler):
+                                  jobs=jobs or default_jobs(backends), scheduler=scheduler,
+                                  shared=protocol.shared_streams):
         store.add(point, [{**record, "root_seed": seed} for record in records], resume_key(point))
         bar.update()
     bar.close()

@@ -109,6 +109,8 @@ class Protocol:
     canonical(point) -> the point with the parameters it does not use set to None.
     paper: headline values the paper reports (same keys as the headline); the
         summary lists them with the measured difference. notes: known gaps.
+    shared_streams: parameters whose values are compared on the same streams
+        (left out of the point's seed, like the backend).
     summarize(frame, params) -> flat dict of headline numbers.
     plot(frame, params) -> matplotlib Figure.
     metric, compare_on: what ``neurosim compare`` sets side by side (the metric,
@@ -128,6 +130,7 @@ class Protocol:
     canonical: Callable[[dict], dict] | None = None
     paper: dict = field(default_factory=dict)
     notes: str = ""
+    shared_streams: tuple[str, ...] = ()
 
     def defaults(self) -> dict[str, list]:
         return {name: list(p.default) if isinstance(p.default, (list, tuple)) else [p.default]

@@ -23,11 +23,13 @@ def expand_grid(values: dict[str, list]) -> list[dict]:
     return [dict(zip(names, combo)) for combo in itertools.product(*(values[n] for n in names))]
 
 
-def point_seed(root_seed: int, point: dict) -> np.random.SeedSequence:
+def point_seed(root_seed: int, point: dict, shared: tuple[str, ...] = ()) -> np.random.SeedSequence:
     """SeedSequence of one point: root entropy, spawn key from the point's
     parameters without its backend, so that every realization of a point (rate,
-    spiking, brian2) is driven by the same streams (``neurosim compare``)."""
-    point = {name: value for name, value in point.items() if name != "backend"}
+    spiking, brian2) is driven by the same streams (``neurosim compare``), and
+    without the ``shared`` parameters, whose values all meet the same streams."""
+    point = {name: value for name, value in point.items()
+             if name != "backend" and name not in shared}
     return np.random.SeedSequence(root_seed, spawn_key=(int(point_id(point), 16) % 2**63,))
 
 
@@ -36,14 +38,14 @@ def _run_one(task: Callable, point: dict, seed: np.random.SeedSequence):
 
 
 def execute(task: Callable, points: list[dict], root_seed: int, *, jobs: int = 1,
-            scheduler: str | None = None) -> Iterator[tuple[dict, list]]:
+            scheduler: str | None = None, shared: tuple[str, ...] = ()) -> Iterator[tuple[dict, list]]:
     """Yield ``(point, task(point, seed))`` as points finish.
 
     ``scheduler`` is a Dask scheduler address (``tcp://host:port``) or
     ``local`` for a LocalCluster on this machine; otherwise ``jobs`` > 1 uses
     joblib's process pool and ``jobs == 1`` runs in this process.
     """
-    seeded = [(point, point_seed(root_seed, point)) for point in points]
+    seeded = [(point, point_seed(root_seed, point, shared)) for point in points]
     if scheduler:
         yield from _execute_dask(task, seeded, scheduler)
     elif jobs > 1 and len(points) > 1:

@@ -21,7 +21,8 @@ Variants of neurosim's options (``variant``):
 * ``reference-self``: not neurosim but a second memoria-pytorch run with its own
   torch random numbers: how often the reference agrees with itself.
 
-All variants meet the same stream and the same reference run (``stream_seed``).
+All variants meet the same stream and the same reference run (the variant is
+left out of the point's seed: ``shared_streams``).
 Headline: the fraction of steps with identical reminded sets once LTM is
 non-empty (``agree_ltm[setting|variant]``), and over all steps.
 """
@@ -34,7 +35,7 @@ import numpy as np
 
 from neurosim.circuits.memoria import (APPENDIX_B, LONGTERM, SHORTTERM, MemoriaCircuit,
                                        MemoriaParams, random_stream)
-from neurosim.protocol import Param, Protocol, non_negative, positive
+from neurosim.protocol import Param, Protocol, positive
 
 VARIANTS = ("paper", "ranking", "reference", "reference-shared", "shared-paper-ranking",
             "shared-paper-forget", "reference-self")
@@ -153,9 +154,8 @@ class _ReseededReference:
 def run_point(point: dict, seed: np.random.SeedSequence, ctx) -> list[dict]:
     records = []
     for k, child in enumerate(seed.spawn(point["seeds"])):
-        stream = np.random.SeedSequence((point["stream_seed"], k))
         for record in compare_stream(point["setting"], point["variant"], point["steps"],
-                                     point["dim"], point["scale"], stream, child):
+                                     point["dim"], point["scale"], child):
             records.append({**record, "seed": k})
     return records
 
@@ -236,10 +236,9 @@ PROTOCOL = Protocol(
         "dim": Param(16, int, "engram dimension", positive),
         "scale": Param(1.0, float, "engram norm scale (x ~ N(0, scale^2/dim))", positive),
         "seeds": Param(1, int, "independent streams per point", positive),
-        "stream_seed": Param(0, int, "seed of the streams (and of torch), shared by all variants",
-                             non_negative),
     },
     run_point=run_point, summarize=summarize, plot=plot, backends=("graph",),
+    shared_streams=("variant",),
     figure="sec. 3 (Algorithms 1-3) vs memoria-pytorch", metric="agree")
 
 __all__ = ["PROTOCOL", "VARIANTS", "compare_stream", "variant_params"]

@@ -29,6 +29,11 @@ def test_point_seed_depends_on_point_only():
     c = point_seed(8, {"N": 8, "model": "kv"}).generate_state(2)
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
+    backend = point_seed(7, {"N": 8, "model": "kv", "backend": "spiking"}).generate_state(2)
+    np.testing.assert_array_equal(a, backend)                 # every realization, same streams
+    shared = [point_seed(7, {"N": 8, "model": m}, ("model",)).generate_state(2)
+              for m in ("kv", "hopfield")]
+    np.testing.assert_array_equal(*shared)                     # shared_streams axes
     assert expand_grid({"a": [1, 2], "b": ["x"]}) == [{"a": 1, "b": "x"}, {"a": 2, "b": "x"}]
 
 
