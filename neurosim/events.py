@@ -83,12 +83,12 @@ class EventStream:
 
 def sign_accuracy(y_hat: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Eq. 18: fraction of entries with sign(y_hat) == target over the masked
-    steps, per trial; sign(0) = 0 counts as wrong. Returns shape (B,)."""
+    steps, per trial; sign(0) = 0 counts as wrong. Returns shape (B,); a trial
+    with no masked step has no accuracy (NaN)."""
     correct = (np.sign(y_hat) == target).mean(axis=-1)
     counts = mask.sum(axis=1)
-    if np.any(counts == 0):
-        raise ValueError("a trial has no scored query step")
-    return (correct * mask).sum(axis=1) / counts
+    total = (correct * mask).sum(axis=1)
+    return np.divide(total, counts, out=np.full(total.shape, np.nan), where=counts > 0)
 
 
 def blocks(stream: EventStream):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .devices import DEVICES
+from .devices import DEVICES, require_cuda
 from .protocol import ParameterError, Protocol, RunContext, get_protocol
 from .results import FIGURE, ResultStore, atomic_save_figure, point_id, write_summary
 from .sweep import execute
@@ -42,7 +43,7 @@ def versions() -> dict:
     found = {"python": platform.python_version(), "neurosim": neurosim.__version__,
              "numpy": np.__version__, "pandas": pd.__version__}
     for name in ("brian2", "networkx", "scipy", "torch"):
-        module = __import__("sys").modules.get(name)
+        module = sys.modules.get(name)
         if module is not None:
             found[name] = getattr(module, "__version__", "?")
     return found
@@ -83,8 +84,6 @@ def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
     if seed < 0:
         raise ParameterError(f"--seed must be >= 0 (got {seed})")
     if device == "cuda" and set(backends) - {"rate", "graph"}:
-        from .devices import require_cuda
-
         require_cuda()
     values = {"backend": list(backends), **protocol.resolve(overrides or {})}
     points = protocol.points(values)

@@ -79,11 +79,6 @@ def resolve_d(point: dict) -> int:
     return point["N"] if point["d"] == "N" else int(point["d"])
 
 
-def label(point: dict) -> str:
-    """Display name of a point's model, e.g. 'kv-sequential'."""
-    return f"{point['model']}-{point['gate']}" if point.get("gate") else point["model"]
-
-
 def model_label(frame: pd.DataFrame) -> pd.Series:
     gate = frame["gate"].fillna("") if "gate" in frame else ""
     return frame["model"] + np.where(gate != "", "-" + gate.astype(str), "")

@@ -27,25 +27,17 @@ def canonical(point):
     return point
 
 
-def scored(stream, mask):
-    """Per-trial accuracy over the masked queries (NaN where a trial has none)."""
-    counts = mask.sum(axis=1)
-    safe = mask | (counts == 0)[:, None] & stream.query
-    accuracy = sign_accuracy(stream.info["y_hat"], stream.y, safe)
-    return np.where(counts > 0, accuracy, np.nan)
-
-
 def run_point(point, seed, context):
     stream_rng, gate_rng = _kv.rngs(seed, 2)
     stream = make_stream(point, stream_rng, flashbulbs=point["flashbulbs"],
                          flashbulb_q=point["flashbulb_q"])
-    stream.info["y_hat"] = _kv.run_model(point, stream, gate_rng, context,
-                                         stability=True, decay=point["decay"] or 1.0,
-                                         flashbulb_strength=point["flashbulb_strength"])
+    y_hat = _kv.run_model(point, stream, gate_rng, context, stability=True,
+                          decay=point["decay"] or 1.0,
+                          flashbulb_strength=point["flashbulb_strength"])
     flash = stream.info["flashbulb"]
     return _kv.trial_records(point["seeds"], R=stream.info["R"],
-                             accuracy=scored(stream, stream.query & ~flash),
-                             accuracy_flashbulb=scored(stream, flash))
+                             accuracy=sign_accuracy(y_hat, stream.y, stream.query & ~flash),
+                             accuracy_flashbulb=sign_accuracy(y_hat, stream.y, flash))
 
 
 def summarize(frame, values):

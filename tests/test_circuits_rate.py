@@ -95,6 +95,8 @@ def test_bam_recall_by_hand():
 def test_sign_zero_counts_as_wrong():
     acc = sign_accuracy(np.array([[[0.0, 2.0]]]), np.array([[[1.0, 1.0]]]), np.array([[True]]))
     assert acc[0] == 0.5
+    unscored = sign_accuracy(np.ones((2, 1, 2)), np.ones((2, 1, 2)), np.array([[True], [False]]))
+    assert unscored[0] == 1.0 and np.isnan(unscored[1])
 
 
 def test_kv_rejects_bad_configuration():
