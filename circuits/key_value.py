@@ -7,6 +7,8 @@ Value write (eq. 10-11, "gated"): h' = softmax(beta K_new x),
                      V <- (1 - eta) V + eta y h'^T
 Value write (eq. 13, 16, "passive"): V <- lambda_t V + q eta~V y h'^T
 Flashbulb metaplasticity (eq. 17): stability S_i set where eta_i > 1.
+Both writes are :class:`~neurosim.plasticity.ThreeFactorRule` objects; any
+rule of eq. 12-16 (e.g. a meta-learned one) can replace the hand-designed ones.
 
 ``similarity="cosine"`` with ``value_write="slot"`` gives the slot memory of
 TVT (Hung et al. 2019; the paper's appendix B): the gated slot's key row is
@@ -23,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neurosim.events import EventStream, blocks
-from neurosim.plasticity import gated_update, learning_rate, passive_update, update_stability
+from neurosim.plasticity import (ThreeFactorRule, hebbian_rule, learning_rate, pre_only_rule,
+                                 slot_rule, update_stability)
 
 VALUE_WRITES = ("gated", "passive", "slot")
 
@@ -45,7 +48,11 @@ class KeyValueParameters:
     """The parameters of a key-value memory, shared by its rate and spiking
     realizations: N hidden slots, softmax gain beta, the value write (gated
     eq. 11, passive eq. 16 with decay lambda and rate eta~V, or TVT's slot
-    write), flashbulb stability (eq. 17) and the read similarity."""
+    write), flashbulb stability (eq. 17) and the read similarity.
+
+    ``key_rule`` and ``value_rule`` default to the hand-designed rules that
+    ``value_write`` names; a rule given explicitly (e.g. loaded from a
+    meta-learned parameter file) takes their place."""
 
     N: int
     beta: float = 1.0
@@ -54,6 +61,8 @@ class KeyValueParameters:
     value_rate: float = 1.0
     stability: bool = False
     similarity: str = "dot"
+    key_rule: ThreeFactorRule | None = None
+    value_rule: ThreeFactorRule | None = None
 
     def __post_init__(self):
         if self.N <= 0:
@@ -62,7 +71,12 @@ class KeyValueParameters:
             raise ValueError(f"value_write must be one of {VALUE_WRITES}")
         if self.similarity not in ("dot", "cosine"):
             raise ValueError("similarity must be 'dot' or 'cosine'")
-        if self.stability and self.value_write == "passive":
+        self.key_rule = self.key_rule or pre_only_rule()
+        self.value_rule = self.value_rule or {
+            "gated": hebbian_rule(),
+            "passive": hebbian_rule(passive=True, decay=self.decay, rate=self.value_rate),
+            "slot": slot_rule()}[self.value_write]
+        if self.stability and "passive" in (self.key_rule.decay, self.value_rule.decay):
             raise ValueError("stability (eq. 17) gates the learning rate of the gated rules; "
                              "the passive value write decays every synapse (eq. 16)")
 
@@ -93,19 +107,16 @@ class KeyValueMemory(KeyValueParameters):
     def write(self, state: KeyValueState, x: np.ndarray, y: np.ndarray, q: np.ndarray,
               gate: np.ndarray) -> None:
         """One storage step (eq. 8-11, 13, 16, 17) for x (B, d), y (B, m), q (B,), gate (B, N)."""
-        eta = learning_rate(q, gate, state.stable if self.stability else None)
-        gated_update(state.K, eta, x[:, None, :], axis=1)
-        if self.value_write == "slot":
-            gated_update(state.V, eta, y[:, :, None], axis=2)
-        elif self.value_write == "gated" and np.any(eta):
-            h_new = softmax(self.logits(state.K, x))
-            gated_update(state.V, eta, y[:, :, None] * h_new[:, None, :], axis=2)
-        elif self.value_write == "passive":
-            h_new = softmax(self.logits(state.K, x))
-            state.V = passive_update(state.V, q, self.decay, y[:, :, None] * h_new[:, None, :],
-                                     self.value_rate)
+        stable = state.stable if self.stability else None
+        h = softmax(self.logits(state.K, x)) if self.key_rule.reads_post else None
+        self.key_rule.update(state.K, x, h, q, gate, stable, hidden_axis=1)
+        value_rule = self.value_rule
+        if value_rule.decay == "passive" or np.any(q[:, None] * gate):
+            h_new = softmax(self.logits(state.K, x)) if value_rule.reads_pre else None
+            state.V = value_rule.update(state.V, h_new, y, q, gate, stable, hidden_axis=2)
         if self.stability:
-            state.stable = update_stability(state.stable, eta)
+            state.stable = update_stability(state.stable,
+                                            self.key_rule.rate * learning_rate(q, gate, stable))
 
     def run(self, stream: EventStream, state: KeyValueState | None = None) -> np.ndarray:
         """Drive the memory with an event stream; returns y~ (B, T, m), read

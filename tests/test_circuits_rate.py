@@ -139,3 +139,19 @@ def test_protocol_point_is_reproducible_for_any_seed(seed):
     first = autoassociative.run_point(point, np.random.SeedSequence(seed), RunContext())
     second = autoassociative.run_point(point, np.random.SeedSequence(seed), RunContext())
     assert first == second
+
+
+def test_explicit_rules_replace_the_hand_designed_ones():
+    """A memory given a rule equal to the default behaves identically; a different
+    value rule (anti-Hebbian, g(y) = -y) flips the readout's sign."""
+    from neurosim.gates import sequential_gates
+    from neurosim.patterns import recall_stream
+    from neurosim.plasticity import ThreeFactorRule, hebbian_rule, pre_only_rule
+
+    stream = recall_stream(np.random.default_rng(0), np.array([3, 5]), 6)
+    stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, 6))
+    default = KeyValueMemory(6).run(stream)
+    explicit = KeyValueMemory(6, key_rule=pre_only_rule(), value_rule=hebbian_rule()).run(stream)
+    np.testing.assert_array_equal(default, explicit)
+    anti = KeyValueMemory(6, value_rule=ThreeFactorRule(post_slope=-1.0)).run(stream)
+    np.testing.assert_allclose(anti, -default)

@@ -113,3 +113,70 @@ def test_gate_probability_per_N_and_errors():
         random_gates(np.random.default_rng(0), 1, 1, 3, 1.5)
     with pytest.raises(ValueError):
         make_gates("bogus", np.random.default_rng(0), 1, 1, 3)
+
+
+# --------------------------------------------------------------- the declared rule (eq. 12-16)
+def test_rule_target_linear_transfers_eq14():
+    """Delta_ij = (a_g post_i + b_g)(a_f pre_j + b_f), by hand for a 2 x 3 case."""
+    from neurosim.plasticity import ThreeFactorRule
+
+    rule = ThreeFactorRule(pre_slope=0.5, pre_offset=0.2, post_slope=0.3, post_offset=1.0)
+    pre, post = np.array([[1.0, -1.0, 0.0]]), np.array([[2.0, -1.0]])
+    f, g = np.array([0.7, -0.3, 0.2]), np.array([1.6, 0.7])
+    np.testing.assert_allclose(rule.target(pre, post)[0], np.outer(g, f))
+
+
+def test_rule_gated_update_eq15_with_rate_scale_eq12():
+    """eta = rate q gamma = 0.5 on neuron 1 only: row 1 moves half-way to g f^T."""
+    from neurosim.plasticity import ThreeFactorRule
+
+    rule = ThreeFactorRule(rate=0.5, pre_slope=1.0, pre_offset=0.0, post_slope=0.0,
+                           post_offset=2.0)
+    K = K0.copy()
+    rule.update(K, X, None, np.array([1.0]), np.array([[0, 1.0, 0]]))
+    expected = K0[0].copy()
+    expected[1] = 0.5 * expected[1] + 0.5 * 2.0 * X[0]
+    np.testing.assert_allclose(K[0], expected)
+
+
+def test_rule_passive_update_eq16():
+    """V <- lambda V + q rate g(y) f(h)^T for every synapse; q = 0 leaves V alone."""
+    from neurosim.plasticity import hebbian_rule
+
+    rule = hebbian_rule(passive=True, decay=0.5, rate=0.25)
+    V = np.ones((1, 2, 3))
+    h, y = np.array([[0.2, 0.3, 0.5]]), np.array([[1.0, -1.0]])
+    out = rule.update(V, h, y, np.array([1.0]))
+    np.testing.assert_allclose(out[0], 0.5 + 0.25 * np.outer([1, -1], [0.2, 0.3, 0.5]))
+    np.testing.assert_array_equal(rule.update(V, h, y, np.array([0.0])), V)
+
+
+def test_hand_designed_rules_are_special_cases():
+    """pre-only key rule = eq. 9, Hebbian value rule = eq. 11, slot rule sets the column to y."""
+    from neurosim.plasticity import hebbian_rule, pre_only_rule, slot_rule
+
+    eta = np.array([[0, 1.0, 0]])
+    K_rule, K_ref = K0.copy(), K0.copy()
+    pre_only_rule().update(K_rule, X, None, np.array([1.0]), eta)
+    gated_update(K_ref, eta, X[:, None, :], axis=1)
+    np.testing.assert_array_equal(K_rule, K_ref)
+    h, y = np.array([[0.1, 0.7, 0.2]]), np.array([[1.0, -1.0, 1.0]])
+    V_rule, V_ref = np.ones((1, 3, 3)), np.ones((1, 3, 3))
+    hebbian_rule().update(V_rule, h, y, np.array([1.0]), eta, hidden_axis=2)
+    gated_update(V_ref, eta, y[:, :, None] * h[:, None, :], axis=2)
+    np.testing.assert_array_equal(V_rule, V_ref)
+    V_slot = np.zeros((1, 3, 3))
+    slot_rule().update(V_slot, None, y, np.array([1.0]), eta, hidden_axis=2)
+    np.testing.assert_array_equal(V_slot[0, :, 1], y[0])
+    np.testing.assert_array_equal(np.delete(V_slot[0], 1, axis=1), 0.0)
+
+
+def test_rule_refuses_missing_activity_and_bad_parameters():
+    from neurosim.plasticity import ThreeFactorRule, hebbian_rule
+
+    with pytest.raises(ValueError, match="not given"):
+        hebbian_rule().target(None, np.ones((1, 2)))
+    with pytest.raises(ValueError, match="decay"):
+        ThreeFactorRule(decay="sometimes")
+    with pytest.raises(ValueError, match="lambda"):
+        ThreeFactorRule(decay="passive", passive_decay=0.0)
