@@ -1,18 +1,22 @@
-"""Command line: ``neurosim list | run | compare | reproduce``.
+"""Command line: ``neurosim list | run | compare | reproduce | report``.
 
-Bad input (unknown protocol or parameter, out-of-range or malformed value)
-prints one line ``neurosim: error: ...`` and exits with status 2 before
-anything is written.
+Bad input (unknown protocol or parameter, out-of-range or malformed value, a
+repeated parameter, a result folder that cannot be written or holds another
+protocol's or grid's results, a point too large for the memory, an
+unreachable scheduler, a missing optional dependency) prints one line
+``neurosim: error: ...`` and exits with status 2 before anything is written.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .devices import DEVICES
 from .experiment import BACKEND_CHOICES, DEFAULT_DEVICE, run_protocol
 from .protocol import ParameterError, get_protocol, protocol_names
+from .report import REPORT, write_report
 from .suites import SUITES, run_suite
 
 
@@ -22,6 +26,9 @@ def _parse_sets(items: list[str]) -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise ParameterError(f"--set expects NAME=V1,V2,... (got {item!r})")
+        if name.strip() in overrides:
+            raise ParameterError(f"parameter {name.strip()} is set twice; give all its values "
+                                 f"in one --set {name.strip()}=V1,V2,...")
         overrides[name.strip()] = value.strip()
     return overrides
 
@@ -68,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", default="results")
     reproduce.add_argument("--seed", type=int, default=0)
     reproduce.add_argument("--quiet", action="store_true")
+    report = sub.add_parser("report", help="one self-contained HTML page from result folders")
+    report.add_argument("results", metavar="RESULTS_DIR",
+                        help="a result folder, or a folder holding result folders")
+    report.add_argument("--out", default=None, help=f"the page (default RESULTS_DIR/{REPORT})")
     return parser
 
 
@@ -90,10 +101,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             _list()
             return 0
+        if args.command == "report":
+            print(write_report(args.results, args.out))
+            return 0
         if args.command == "reproduce":
-            summaries = run_suite(args.suite, args.out, seed=args.seed, progress=not args.quiet)
+            summaries, _ = run_suite(args.suite, args.out, seed=args.seed, progress=not args.quiet)
             for name, summary in summaries.items():
                 print(f"{name}: {json.dumps(summary['headline'], default=str)}")
+            if summaries:
+                print(f"report: {Path(args.out) / REPORT}")
             return 0
         if args.command == "run":
             backends = (args.backend or get_protocol(args.protocol).backends[0],)
@@ -109,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (ParameterError, ValueError) as error:
         print(f"neurosim: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError as error:
+        print(f"neurosim: error: out of memory ({error or 'no detail'}); make the points smaller "
+              "(the points finished so far are saved: re-run to resume)", file=sys.stderr)
         return 2
 
 

@@ -1,6 +1,7 @@
 """Run a protocol into a result folder: grid, sweep, tidy records, summary, figure."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -13,11 +14,14 @@ import pandas as pd
 
 from .devices import DEVICES, require_cuda
 from .protocol import ParameterError, Protocol, RunContext, get_protocol
-from .results import FIGURE, ResultStore, atomic_save_figure, point_id, write_summary
+from .results import (FIGURE, SUMMARY, ResultStore, atomic_save_figure, check_writable, point_id,
+                      write_summary)
 from .sweep import execute
 
 BACKEND_CHOICES = ("rate", "spiking", "brian2", "graph")
+RECORDING_BACKENDS = ("spiking", "brian2")
 DEFAULT_DEVICE = "cpp_standalone"
+LONG_POINT_S = 60.0          # points estimated to run longer are announced before they start
 
 
 @dataclass(frozen=True)
@@ -66,14 +70,201 @@ def backend_gap(frame: pd.DataFrame, protocol: Protocol, values: dict) -> dict:
             f"mean_abs_{protocol.metric}_gap": float(gap.mean())}
 
 
-def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
-                 backends: tuple[str, ...] | None = None, out: str | os.PathLike = "results",
-                 seed: int = 0, jobs: int | None = None, scheduler: str | None = None,
-                 device: str = DEFAULT_DEVICE, record: bool = False, progress: bool = True) -> dict:
-    """Run (or resume) ``name`` into ``out`` and return its summary.
-    ``backends`` defaults to the protocol's first backend."""
-    started = time.perf_counter()
+def note(message: str) -> None:
+    """One line of information for the user, on stderr (results go to stdout)."""
+    print(f"neurosim: {message}", file=sys.stderr, flush=True)
+
+
+def available_memory() -> float:
+    """Bytes of memory available to a new point (Linux MemAvailable, else the
+    physical memory, else unlimited)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return float("inf")
+
+
+def human_bytes(count: float) -> str:
+    unit = "B"
+    for larger in ("kB", "MB", "GB", "TB", "PB"):
+        if count < 1000:
+            break
+        count, unit = count / 1000, larger
+    return f"{count:.0f} B" if unit == "B" else f"{count:.1f} {unit}"
+
+
+def human_seconds(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def describe(point: dict) -> str:
+    """A point as NAME=VALUE words (parameters it does not use left out)."""
+    def text(value):
+        if isinstance(value, tuple):
+            return ",".join(map(str, value)) if len(value) <= 4 else \
+                f"{value[0]},...,{value[-1]} ({len(value)} values)"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    return " ".join(f"{name}={text(value)}" for name, value in point.items() if value is not None)
+
+
+def check_estimates(protocol: Protocol, points: list[dict], jobs: int, available: float) -> int:
+    """Refuse a point whose estimated memory exceeds the ``available`` bytes, run
+    fewer points at a time where ``jobs`` of them would not fit, and warn before
+    points that will run longer than LONG_POINT_S. Returns the workers to use."""
+    if protocol.estimate is None or not points:
+        return jobs
+    estimates = [(point, protocol.estimate(point)) for point in points]
+    for point, estimate in estimates:
+        if estimate.memory_bytes is not None and estimate.memory_bytes > available:
+            raise ParameterError(
+                f"point {describe(point)} needs about {human_bytes(estimate.memory_bytes)} of "
+                f"memory (estimate), more than the {human_bytes(available)} available; "
+                "make it smaller (N, T, R, steps or seeds)")
+    largest = max(estimate.memory_bytes or 0 for _, estimate in estimates)
+    fitting = max(1, int(available // largest)) if largest and available < float("inf") else jobs
+    if fitting < min(jobs, len(points)):
+        note(f"running {fitting} point(s) at a time: each needs up to about "
+             f"{human_bytes(largest)} of the {human_bytes(available)} of memory available")
+        jobs = fitting
+    long = [(estimate.seconds, point) for point, estimate in estimates
+            if estimate.seconds is not None and estimate.seconds > LONG_POINT_S]
+    if long:
+        seconds, point = max(long, key=lambda item: item[0])
+        note(f"{len(long)} point(s) will run longer than {LONG_POINT_S:.0f} s; the longest, "
+             f"{describe(point)}, about {human_seconds(seconds)} on one core (estimate)")
+    return jobs
+
+
+def foreign_points(out: Path, name: str, store: ResultStore, ids: set[str],
+                   values: dict, seed: int, device: str) -> str | None:
+    """Why ``out`` cannot take this grid, or None. A result folder holds one
+    protocol and one grid: it may resume the grid it holds, or grow into a grid
+    that contains it, but never mixes in another protocol's or another grid's
+    rows (their summary and figure would describe only one of them)."""
+    try:
+        summary = json.loads((out / SUMMARY).read_text())
+    except (OSError, ValueError):
+        summary = None
+    if summary and summary.get("protocol") != name:
+        return f"--out {out} holds results of protocol {summary.get('protocol')}; choose another folder"
+    extra = store.done - ids
+    if not extra:
+        return None
+    if summary is None:
+        return (f"--out {out} holds {len(extra)} point(s) that are not in this grid "
+                "(an interrupted run of another grid or protocol); choose another folder")
+    here = {**json.loads(json.dumps(values, default=str)), "seed": seed, "device": device}
+    there = {**summary.get("parameters", {}), "seed": summary.get("seed"),
+             "device": summary.get("device")}
+    differ = [key for key in dict.fromkeys([*there, *here]) if there.get(key) != here.get(key)]
+
+    def show(grid):
+        return " ".join(f"{key}={_listed(grid.get(key))}" for key in differ)
+
+    what = f" ({show(there)}; this run: {show(here)})" if differ else ""
+    return (f"--out {out} holds {name} results of another grid{what}; choose another folder "
+            "(a folder resumes its grid or grows by new points, it never mixes grids)")
+
+
+def _listed(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+@dataclass
+class PreparedRun:
+    """A protocol run checked against every bad input, ready to execute; nothing
+    has been simulated or written yet."""
+
+    protocol: Protocol
+    values: dict
+    points: list[dict]
+    out: Path
+    seed: int
+    device: str
+    jobs: int
+    scheduler: str | None
+    record: bool
+    progress: bool
+
+    def resume_key(self, point: dict) -> str:
+        """A point's records depend on the root seed and, off the rate backends, the device."""
+        simulated = point["backend"] not in ("rate", "graph")
+        return point_id({**point, "root_seed": self.seed,
+                         "device": self.device if simulated else None})
+
+    def execute(self) -> dict:
+        """Run the pending points into ``out``; write the summary and figure; return the summary."""
+        started = time.perf_counter()
+        protocol, points, out, seed = self.protocol, self.points, self.out, self.seed
+        store = ResultStore(out)
+        done = store.done
+        pending = [p for p in points if self.resume_key(p) not in done]
+        if len(pending) < len(points):
+            note(f"resuming {out}: {len(points) - len(pending)} of {len(points)} points "
+                 f"already measured, {len(pending)} to run")
+        task = PointTask(protocol.name, self.device, str(out / "record") if self.record else None,
+                         self.progress and len(points) == 1)
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(points), initial=len(points) - len(pending), desc=protocol.name,
+                   unit="point", disable=not self.progress or not pending, leave=False)
+        for point, records in execute(task, pending, seed, jobs=self.jobs,
+                                      scheduler=self.scheduler, shared=protocol.shared_streams):
+            store.add(point, [{**record, "root_seed": seed} for record in records],
+                      self.resume_key(point))
+            bar.update()
+        bar.close()
+        store.reorder([self.resume_key(p) for p in points])
+        frame = store.frame
+        headline = protocol.summarize(frame, self.values)
+        if len(self.values["backend"]) > 1:
+            headline.update(backend_gap(frame, protocol, self.values))
+        paper = {key: value for key, value in protocol.paper.items() if key in headline}
+        summary = {"protocol": protocol.name, "figure": protocol.figure,
+                   "description": protocol.description, "headline": headline, "paper": paper,
+                   "difference_to_paper": {key: round(headline[key] - value, 4)
+                                           for key, value in paper.items()},
+                   "notes": protocol.notes,
+                   "parameters": self.values, "seed": seed, "device": self.device,
+                   "points": len(points), "resumed_points": len(points) - len(pending),
+                   "elapsed_s": round(time.perf_counter() - started, 3), "versions": versions()}
+        write_summary(out, summary)
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        figure = protocol.plot(frame, self.values)
+        atomic_save_figure(figure, out / FIGURE)
+        plt.close(figure)
+        return summary
+
+
+def prepare_run(name: str, overrides: dict[str, str] | None = None, *,
+                backends: tuple[str, ...] | None = None, out: str | os.PathLike = "results",
+                seed: int = 0, jobs: int | None = None, scheduler: str | None = None,
+                device: str = DEFAULT_DEVICE, record: bool = False,
+                progress: bool = True) -> PreparedRun:
+    """Check a run against every bad input before anything runs or is written:
+    the protocol, its optional dependencies, backends, device, seed, jobs,
+    ``--record``, the parameters, the result folder (writable, holding no other
+    protocol or grid) and each point's estimated memory."""
     protocol = get_protocol(name)
+    missing = protocol.missing_requirement()
+    if missing:
+        raise ParameterError(missing)
     backends = tuple(backends or protocol.backends[:1])
     for backend in backends:
         if backend not in protocol.backends:
@@ -83,53 +274,32 @@ def run_protocol(name: str, overrides: dict[str, str] | None = None, *,
         raise ParameterError(f"unknown device {device!r}; choose from {', '.join(DEVICES)}")
     if seed < 0:
         raise ParameterError(f"--seed must be >= 0 (got {seed})")
+    if jobs is not None and jobs < 1:
+        raise ParameterError(f"--jobs must be >= 1 (got {jobs})")
+    if record and not set(backends) & set(RECORDING_BACKENDS):
+        raise ParameterError(f"--record needs a {' or '.join(RECORDING_BACKENDS)} backend "
+                             f"(got {', '.join(backends)})")
     if device == "cuda" and set(backends) - {"rate", "graph"}:
         require_cuda()
     values = {"backend": list(backends), **protocol.resolve(overrides or {})}
     points = protocol.points(values)
     out = Path(out)
+    check_writable(out)
+    run = PreparedRun(protocol, values, points, out, seed, device,
+                      jobs or default_jobs(backends), scheduler, record, progress)
     store = ResultStore(out)
-    done = store.done
+    problem = foreign_points(out, name, store, {run.resume_key(p) for p in points},
+                             values, seed, device)
+    if problem:
+        raise ParameterError(problem)
+    pending = [p for p in points if run.resume_key(p) not in store.done]
+    remote = scheduler not in (None, "local")     # a cluster's workers have their own memory
+    run.jobs = check_estimates(protocol, pending, run.jobs,
+                               float("inf") if remote else available_memory())
+    return run
 
-    def resume_key(point):
-        """A point's records depend on the root seed and, off the rate backends, the device."""
-        simulated = point["backend"] not in ("rate", "graph")
-        return point_id({**point, "root_seed": seed, "device": device if simulated else None})
 
-    pending = [p for p in points if resume_key(p) not in done]
-    task = PointTask(name, device, str(out / "record") if record else None,
-                     progress and len(points) == 1)
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=len(points), initial=len(points) - len(pending), desc=name,
-               unit="point", disable=not progress or not pending, leave=False)
-    for point, records in execute(task, pending, seed,
-                                  jobs=jobs or default_jobs(backends), scheduler=scheduler,
-                                  shared=protocol.shared_streams):
-        store.add(point, [{**record, "root_seed": seed} for record in records], resume_key(point))
-        bar.update()
-    bar.close()
-    ids = {resume_key(p) for p in points}
-    frame = store.frame[store.frame["point_id"].astype(str).isin(ids)].reset_index(drop=True)
-    headline = protocol.summarize(frame, values)
-    if len(backends) > 1:
-        headline.update(backend_gap(frame, protocol, values))
-    paper = {key: value for key, value in protocol.paper.items() if key in headline}
-    summary = {"protocol": name, "figure": protocol.figure, "headline": headline,
-               "paper": paper,
-               "difference_to_paper": {key: round(headline[key] - value, 4)
-                                       for key, value in paper.items()},
-               "notes": protocol.notes,
-               "parameters": values, "seed": seed, "device": device,
-               "points": len(points), "resumed_points": len(points) - len(pending),
-               "elapsed_s": round(time.perf_counter() - started, 3), "versions": versions()}
-    write_summary(out, summary)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure = protocol.plot(frame, values)
-    atomic_save_figure(figure, out / FIGURE)
-    plt.close(figure)
-    return summary
+def run_protocol(name: str, overrides: dict[str, str] | None = None, **options) -> dict:
+    """Run (or resume) ``name`` into ``out`` and return its summary; ``options``
+    as for :func:`prepare_run` (``backends`` defaults to the protocol's first)."""
+    return prepare_run(name, overrides, **options).execute()

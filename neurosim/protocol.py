@@ -9,6 +9,7 @@ hands them to ``summarize`` and ``plot``.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -88,6 +89,17 @@ def fraction_below_one(value) -> str | None:
     return None if 0 <= value < 1 else "must lie in [0, 1)"
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """What one point is expected to need before it runs: peak memory in bytes
+    and run time in seconds on one core of a 2-core machine (None: unknown).
+    The engine refuses a point whose memory exceeds the memory available and
+    warns before a point that will run long."""
+
+    memory_bytes: float | None = None
+    seconds: float | None = None
+
+
 @dataclass
 class RunContext:
     """What a point's run needs besides its parameters."""
@@ -111,6 +123,11 @@ class Protocol:
         summary lists them with the measured difference. notes: known gaps.
     shared_streams: parameters whose values are compared on the same streams
         (left out of the point's seed, like the backend).
+    estimate(point) -> Estimate of the point's memory and run time, checked
+        before anything runs; None (the default): unknown, not checked (a
+        MemoryError while running is still reported as one line).
+    requires: modules the protocol imports (an optional extra); ``extra`` names
+        the extra that installs them. Checked before anything runs.
     summarize(frame, params) -> flat dict of headline numbers.
     plot(frame, params) -> matplotlib Figure.
     metric, compare_on: what ``neurosim compare`` sets side by side (the metric,
@@ -131,6 +148,17 @@ class Protocol:
     paper: dict = field(default_factory=dict)
     notes: str = ""
     shared_streams: tuple[str, ...] = ()
+    estimate: Callable[[dict], Estimate] | None = None
+    requires: tuple[str, ...] = ()
+    extra: str = ""
+
+    def missing_requirement(self) -> str | None:
+        """A one-line message naming the missing modules and their extra, or None."""
+        missing = [name for name in self.requires if importlib.util.find_spec(name) is None]
+        if not missing:
+            return None
+        return (f"protocol {self.name} needs {', '.join(missing)}: "
+                f"pip install 'neurosim[{self.extra}]'")
 
     def defaults(self) -> dict[str, list]:
         return {name: list(p.default) if isinstance(p.default, (list, tuple)) else [p.default]

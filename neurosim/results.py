@@ -56,6 +56,25 @@ def atomic_save_figure(figure, path: str | os.PathLike) -> None:
     atomic_write_bytes(path, buffer.getvalue())
 
 
+def check_writable(folder: str | os.PathLike, what: str = "--out") -> None:
+    """Raise ParameterError unless ``folder`` is, or can become, a writable
+    folder: not a file, below no file, and its nearest existing ancestor takes
+    a new entry (probed with a temporary folder that is removed at once)."""
+    from .protocol import ParameterError
+
+    folder = Path(folder).absolute()
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ParameterError(f"{what} {folder}: {existing} is a file, not a folder")
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=existing, prefix=".neurosim-probe-"))
+    except OSError as error:
+        raise ParameterError(f"{what} {folder}: cannot write in {existing} "
+                             f"({error.strerror or error})") from None
+
+
 def point_id(point: dict) -> str:
     """A stable identifier of a grid point (its parameters, canonical JSON)."""
     canonical = json.dumps(point, sort_keys=True, default=str)
@@ -63,12 +82,20 @@ def point_id(point: dict) -> str:
 
 
 class ResultStore:
-    """The records of one result folder, extended point by point."""
+    """The records of one result folder, extended point by point.
+
+    Each point's cells are written as its own records print them and are never
+    re-typed afterwards (a resumed or reordered file keeps every earlier cell's
+    text); ``frame`` is the typed table a later run reads back."""
 
     def __init__(self, out_dir: str | os.PathLike):
         self.out_dir = Path(out_dir)
         self.path = self.out_dir / RESULTS
-        self.frame = _read(self.path.read_text()) if self.path.exists() else pd.DataFrame()
+        self._set(self.path.read_text() if self.path.exists() else "")
+
+    def _set(self, text: str) -> None:
+        self.text = text
+        self.frame = _read(text) if text else pd.DataFrame()
 
     @property
     def done(self) -> set[str]:
@@ -76,19 +103,37 @@ class ResultStore:
             return set()
         return set(self.frame["point_id"].astype(str))
 
+    def _write(self, cells: pd.DataFrame) -> None:
+        text = cells.to_csv(index=False)
+        atomic_write_text(self.path, text)
+        self._set(text)
+
     def add(self, point: dict, records: list[dict], pid: str | None = None) -> None:
         """Append a point's records under ``pid`` (default: the point's id)."""
         pid = pid or point_id(point)
         rows = [{**point, **record, "point_id": pid} for record in records]
-        new = pd.DataFrame(rows)
-        frame = new if self.frame.empty else pd.concat([self.frame, new], ignore_index=True)
-        text = frame.to_csv(index=False)
-        atomic_write_text(self.path, text)
-        self.frame = _read(text)   # the types a resumed run will read back, in every run
+        new = _cells(pd.DataFrame(rows).to_csv(index=False))
+        self._write(pd.concat([_cells(self.text), new], ignore_index=True) if self.text else new)
+
+    def reorder(self, ids: list[str]) -> None:
+        """Rewrite the rows in the order of ``ids`` (the grid's order), keeping
+        each point's records in order, so the file does not depend on the order
+        in which points finished."""
+        if not self.text:
+            return
+        cells = _cells(self.text)
+        rank = {pid: i for i, pid in enumerate(ids)}
+        position = cells["point_id"].map(rank).fillna(len(ids))
+        self._write(cells.iloc[position.argsort(kind="stable")])
 
 
 def _read(text: str) -> pd.DataFrame:
     return pd.read_csv(io.StringIO(text), dtype={"point_id": str})
+
+
+def _cells(text: str) -> pd.DataFrame:
+    """The CSV's cells as the text they hold (empty cells stay empty)."""
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
 
 
 def write_summary(out_dir: str | os.PathLike, summary: dict) -> None:

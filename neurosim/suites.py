@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .experiment import run_protocol
-from .protocol import ParameterError
+from .experiment import note, prepare_run
+from .protocol import ParameterError, get_protocol
+from .report import write_report
+from .results import check_writable
 
 SUITES: dict[str, list[tuple[str, dict[str, str]]]] = {
     "kv-memory": [
@@ -30,9 +32,28 @@ SUITES: dict[str, list[tuple[str, dict[str, str]]]] = {
 }
 
 
-def run_suite(suite: str, out: str, *, seed: int = 0, progress: bool = True) -> dict[str, dict]:
-    """Run every protocol of ``suite`` into ``out/PROTOCOL``; return their summaries."""
+def run_suite(suite: str, out: str, *, seed: int = 0, progress: bool = True
+              ) -> tuple[dict[str, dict], dict[str, str]]:
+    """Run every protocol of ``suite`` into ``out/PROTOCOL`` and write ``out/report.html``.
+
+    Every run is checked before the first one starts. A protocol whose optional
+    dependencies are missing is skipped with a one-line note naming the extra to
+    install (the other protocols still run). Returns the summaries by protocol
+    and the skipped protocols with the reason."""
     if suite not in SUITES:
         raise ParameterError(f"unknown suite {suite!r}; known: {', '.join(SUITES)}")
-    return {name: run_protocol(name, overrides, out=Path(out) / name, seed=seed, progress=progress)
-            for name, overrides in SUITES[suite]}
+    check_writable(out)
+    skipped = {}
+    runs = []
+    for name, overrides in SUITES[suite]:
+        missing = get_protocol(name).missing_requirement()
+        if missing:
+            note(f"skipping {missing}")
+            skipped[name] = missing
+            continue
+        runs.append(prepare_run(name, overrides, out=Path(out) / name, seed=seed,
+                                progress=progress))
+    summaries = {run.protocol.name: run.execute() for run in runs}
+    if summaries:
+        write_report(out, skipped=skipped)
+    return summaries, skipped

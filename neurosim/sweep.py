@@ -58,6 +58,26 @@ def execute(task: Callable, points: list[dict], root_seed: int, *, jobs: int = 1
             yield _run_one(task, point, seed)
 
 
+CONNECT_TIMEOUT_S = 10
+
+
+def connect(scheduler: str):
+    """A Dask client of the scheduler at ``scheduler``, or a one-line
+    ParameterError after at most CONNECT_TIMEOUT_S seconds (an unreachable
+    host, a closed port, a malformed address, something that is not a
+    scheduler)."""
+    from dask.distributed import Client
+
+    from .protocol import ParameterError
+
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+    except Exception as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ParameterError(f"--scheduler {scheduler}: cannot connect to a Dask scheduler "
+                             f"there ({reason})") from None
+
+
 def _execute_dask(task: Callable, seeded: Iterable, scheduler: str):
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -68,7 +88,7 @@ def _execute_dask(task: Callable, seeded: Iterable, scheduler: str):
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                            dashboard_address=None) if scheduler == "local" else None
     try:
-        with Client(cluster if cluster is not None else scheduler) as client:
+        with Client(cluster) if cluster is not None else connect(scheduler) as client:
             futures = [client.submit(_run_one, task, p, s, pure=False) for p, s in seeded]
             for future in as_completed(futures):
                 yield future.result()

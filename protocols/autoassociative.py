@@ -56,4 +56,5 @@ PROTOCOL = Protocol(
     params={**_kv.common_params(model=["kv", "tvt", "hopfield"]),
             "T": Param(T_DEFAULT, int, "stored patterns (batched)", check=positive, inner=True)},
     run_point=run_point, summarize=summarize, plot=plot, canonical=_kv.canonical,
+    estimate=_kv.estimate,
     backends=("rate", "spiking"), figure="Fig. 2a", compare_on=("T",))

@@ -113,6 +113,7 @@ PROTOCOL = Protocol(
     params={**_kv.common_params(model=["kv", "hopfield"], N=[20, 40, 80, 160]),
             "threshold": Param(0.98, float, "accuracy threshold", check=probability)},
     run_point=run_point, summarize=summarize, plot=plot, canonical=_kv.canonical,
+    estimate=_kv.estimate,
     backends=("rate", "spiking"), figure="Fig. 2b", metric="capacity",
     paper={"kv-sequential_slope_C_per_N": 1.0, "kv-random_slope_C_per_N": 0.16,
            "hopfield_slope_C_per_N": 0.14},

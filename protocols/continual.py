@@ -77,4 +77,5 @@ PROTOCOL = Protocol(
     description="Fig. 4a: continual recall accuracy vs recall delay R",
     params=continual_params(),
     run_point=run_point, summarize=summarize, plot=plot, canonical=continual_canonical,
+    estimate=_kv.estimate,
     backends=("rate", "spiking"), figure="Fig. 4a", compare_on=("R",))

@@ -56,6 +56,7 @@ PROTOCOL = Protocol(
             "rho": Param([0.0, 0.6], float, "pairwise pattern correlation", check=probability),
             "T": Param(T_DEFAULT, int, "stored patterns (batched)", check=positive, inner=True)},
     run_point=run_point, summarize=summarize, plot=plot, canonical=_kv.canonical,
+    estimate=_kv.estimate,
     backends=("rate", "spiking"), figure="Fig. 4c", compare_on=("T",),
     notes="rho is the pairwise correlation of two patterns (each template entry flips with "
           "probability (1 - sqrt(rho)) / 2), the correlation the paper states; its text "

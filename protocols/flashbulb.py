@@ -85,6 +85,7 @@ PROTOCOL = Protocol(
             "flashbulb_strength": Param([10.0, 50.0, 1e3, 1e6], float,
                                         "Hopfield write strength of a flashbulb", check=positive)},
     run_point=run_point, summarize=summarize, plot=plot, canonical=canonical,
+    estimate=_kv.estimate,
     backends=("rate", "spiking"), figure="Fig. 4b", compare_on=("R",),
     notes="A flashbulb store (q = 10) makes its slot stable for good (eq. 17); with sequential "
           "gates the pointer keeps cycling, so a later flashbulb that lands on an already "

@@ -68,4 +68,5 @@ PROTOCOL = Protocol(
                        check=positive),
             "T": Param(T_DEFAULT, int, "stored pairs (batched)", check=positive, inner=True)},
     run_point=run_point, summarize=summarize, plot=plot, canonical=canonical,
+    estimate=_kv.estimate,
     backends=("rate", "spiking"), figure="Fig. 5a", compare_on=("T",))

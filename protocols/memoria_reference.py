@@ -238,7 +238,7 @@ PROTOCOL = Protocol(
         "seeds": Param(1, int, "independent streams per point", positive),
     },
     run_point=run_point, summarize=summarize, plot=plot, backends=("graph",),
-    shared_streams=("variant",),
+    shared_streams=("variant",), requires=("torch", "memoria"), extra="reference",
     figure="sec. 3 (Algorithms 1-3) vs memoria-pytorch", metric="agree")
 
 __all__ = ["PROTOCOL", "VARIANTS", "compare_stream", "variant_params"]

@@ -63,4 +63,5 @@ PROTOCOL = Protocol(
             "T": Param(T_DEFAULT, int, "sequence length (batched)",
                        check=lambda v: None if v >= 2 else "must be >= 2", inner=True)},
     run_point=run_point, summarize=summarize, plot=plot, canonical=canonical,
+    estimate=_kv.estimate,
     backends=("rate",), figure="Fig. 5b", compare_on=("T",))

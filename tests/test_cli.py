@@ -1,7 +1,10 @@
 """The command line, run as a user would (real commands into temporary folders)."""
 import json
+import os
+import re
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -53,6 +56,14 @@ def test_run_writes_tidy_results(tmp_path):
     (["run", "flashbulb", "--set", "flashbulbs=600", "--set", "R=4"], "parameter flashbulbs"),
     (["run", "capacity", "--seed", "x"], "argument --seed: invalid int value"),
     (["run", "capacity", "--device", "tpu"], "argument --device: invalid choice"),
+    (["run", "autoassociative", "--set", "N=1000000000"], "needs about"),
+    (["run", "autoassociative", "--set", "N=100000"], "TB of memory (estimate), more than"),
+    (["run", "capacity", "--set", "seeds=100000000"], "seeds=100000000 threshold=0.98 needs about"),
+    (["run", "autoassociative", "--set", "seeds=1000000"], "make it smaller"),
+    (["run", "capacity", "--set", "N=20", "--set", "N=40"], "parameter N is set twice"),
+    (["run", "capacity", "--jobs", "0"], "--jobs must be >= 1 (got 0)"),
+    (["run", "capacity", "--jobs", "-1"], "--jobs must be >= 1 (got -1)"),
+    (["run", "capacity", "--record"], "--record needs a spiking or brian2 backend (got rate)"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args, message):
     out = tmp_path / "never"
@@ -69,11 +80,103 @@ def test_reproduce_suite_rejects_unknown_suite():
     assert result.stderr.count("\n") == 1
 
 
-def test_resume_is_keyed_by_the_root_seed(tmp_path):
-    args = ["run", "autoassociative", "--set", "N=8", "--set", "T=4", "--set", "seeds=4",
-            "--set", "model=hopfield", "--out", str(tmp_path), "--quiet"]
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("neurosim: error:") and "\n" not in err and "Traceback" not in err
+    return err
+
+
+def test_out_must_be_a_writable_folder(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("kept")
+    for out, message in [(a_file, "is a file, not a folder"),
+                         (a_file / "below", "a_file is a file, not a folder")]:
+        assert main(["run", "autoassociative", "--out", str(out)]) == 2
+        assert message in one_line_error(capsys)
+    assert a_file.read_text() == "kept" and list(tmp_path.iterdir()) == [a_file]
+    if not os.path.isdir("/sys"):
+        pytest.skip("no /sys here: the unwritable-folder case needs it")
+    assert main(["run", "autoassociative", "--out", "/sys/neurosim-test"]) == 2
+    assert "cannot write in /sys" in one_line_error(capsys)
+
+
+def test_unreachable_scheduler_is_one_line_within_the_timeout(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("dask.distributed", reason="the dask extra is not installed")
+    from neurosim import sweep
+
+    monkeypatch.setattr(sweep, "CONNECT_TIMEOUT_S", 1)
+    started = time.perf_counter()
+    assert main(["run", "autoassociative", "--set", "N=8", "--set", "T=4", "--scheduler",
+                 "tcp://127.0.0.1:1", "--out", str(tmp_path / "never"), "--quiet"]) == 2
+    assert time.perf_counter() - started < 8
+    assert "--scheduler tcp://127.0.0.1:1: cannot connect" in one_line_error(capsys)
+    assert not (tmp_path / "never").exists()
+
+
+def test_missing_optional_dependency_names_the_extra(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)          # as if torch were not installed
+    assert main(["run", "memoria-reference", "--out", str(tmp_path / "never")]) == 2
+    assert ("protocol memoria-reference needs torch: pip install 'neurosim[reference]'"
+            in one_line_error(capsys))
+    assert not (tmp_path / "never").exists()
+
+
+def test_out_of_memory_while_running_is_one_line(tmp_path, capsys, monkeypatch):
+    from neurosim import experiment
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError("Unable to allocate 3.1 TiB")
+        yield
+
+    monkeypatch.setattr(experiment, "execute", exhausted)
+    assert main(["run", "autoassociative", "--set", "N=8", "--out", str(tmp_path), "--quiet"]) == 2
+    assert "out of memory (Unable to allocate 3.1 TiB)" in one_line_error(capsys)
+
+
+def test_a_long_point_is_announced_with_an_estimate_before_it_runs(tmp_path):
+    """T = 1000000 items on N = 4 slots: little memory, minutes of sequential steps."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "neurosim.cli", "run", "autoassociative", "--set", "N=4",
+         "--set", "T=1000000", "--set", "seeds=1", "--set", "model=kv", "--set", "gate=sequential",
+         "--out", str(tmp_path / "long"), "--quiet"], stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stderr.readline()
+    finally:
+        process.kill()
+        process.wait()
+    assert line.startswith("neurosim: 1 point(s) will run longer than 60 s"), line
+    assert re.search(r"T=1000000, about \d+ (s|min) on one core \(estimate\)$", line), line
+
+
+def test_resume_says_how_many_points_were_reused(tmp_path, capsys):
+    args = ["run", "autoassociative", "--set", "N=8", "--set", "T=4", "--set", "seeds=2",
+            "--set", "model=kv,hopfield", "--set", "gate=sequential", "--out", str(tmp_path),
+            "--quiet", "--jobs", "1"]
+    assert main(args) == 0
+    assert "resuming" not in capsys.readouterr().err
+    assert main(args) == 0
+    assert f"resuming {tmp_path}: 2 of 2 points already measured, 0 to run" in \
+        capsys.readouterr().err
+
+
+def test_a_result_folder_holds_one_protocol_and_one_grid(tmp_path, capsys):
+    """Another protocol or another grid is refused (rows untouched); a grid that
+    contains the folder's grid resumes it and grows the folder."""
+    base = ["run", "autoassociative", "--set", "N=8", "--set", "T=4", "--set", "seeds=4",
+            "--out", str(tmp_path), "--quiet", "--jobs", "1"]
+    args = [*base, "--set", "model=hopfield"]
     assert main([*args, "--seed", "0"]) == 0
-    assert main([*args, "--seed", "7"]) == 0          # not skipped as "already measured"
+    capsys.readouterr()
+    rows = (tmp_path / "results.csv").read_text()
+    assert main(["run", "capacity", "--set", "N=8", "--out", str(tmp_path)]) == 2
+    assert "holds results of protocol autoassociative" in one_line_error(capsys)
+    assert main([*args, "--seed", "7"]) == 2
+    assert "another grid (seed=0; this run: seed=7)" in one_line_error(capsys)
+    assert main([*args, "--set", "occlusion=0.5"]) == 2
+    assert "(occlusion=0.6; this run: occlusion=0.5)" in one_line_error(capsys)
+    assert (tmp_path / "results.csv").read_text() == rows
+    assert main([*base, "--set", "model=hopfield,bam"]) == 0
+    assert "1 of 2 points already measured" in capsys.readouterr().err
     frame = pd.read_csv(tmp_path / "results.csv")
-    assert sorted(frame["root_seed"].unique()) == [0, 7]
+    assert sorted(frame["model"].unique()) == ["bam", "hopfield"] and len(frame) == 8
     assert oct((tmp_path / "results.csv").stat().st_mode & 0o777) != oct(0o600)

@@ -1,12 +1,13 @@
 """Sweeps, seeds, tidy results, resume, Dask."""
 import json
+import tracemalloc
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from neurosim.experiment import run_protocol
-from neurosim.protocol import ParameterError, get_protocol
+from neurosim.experiment import check_estimates, run_protocol
+from neurosim.protocol import Estimate, ParameterError, Protocol, RunContext, get_protocol
 from neurosim.results import ResultStore, atomic_write_text
 from neurosim.sweep import expand_grid, point_seed
 
@@ -37,31 +38,29 @@ def test_point_seed_depends_on_point_only():
     assert expand_grid({"a": [1, 2], "b": ["x"]}) == [{"a": 1, "b": "x"}, {"a": 2, "b": "x"}]
 
 
-def test_identical_seeds_give_identical_results(tmp_path):
-    run_protocol("autoassociative", SMALL, out=tmp_path / "a", seed=3, jobs=1, progress=False)
-    run_protocol("autoassociative", SMALL, out=tmp_path / "b", seed=3, jobs=2, progress=False)
-    run_protocol("autoassociative", SMALL, out=tmp_path / "c", seed=4, jobs=1, progress=False)
-    key = ["model", "gate", "T", "seed"]
-    a, b, c = (pd.read_csv(tmp_path / x / "results.csv").sort_values(key).reset_index(drop=True)
-               for x in "abc")
-    pd.testing.assert_frame_equal(a, b)
+def test_identical_seeds_give_identical_results_whatever_the_jobs(tmp_path):
+    """The same file, rows in the grid's order, with one process or several."""
+    grid = {**SMALL, "model": "hopfield,kv,bam"}
+    run_protocol("autoassociative", grid, out=tmp_path / "a", seed=3, jobs=1, progress=False)
+    run_protocol("autoassociative", grid, out=tmp_path / "b", seed=3, jobs=2, progress=False)
+    run_protocol("autoassociative", grid, out=tmp_path / "c", seed=4, jobs=1, progress=False)
+    assert (tmp_path / "a" / "results.csv").read_text() == (tmp_path / "b" / "results.csv").read_text()
+    a, c = (pd.read_csv(tmp_path / x / "results.csv") for x in "ac")
     assert not a["accuracy"].equals(c["accuracy"])
-    assert len(a) == 2 * 2 * 3
+    assert len(a) == 3 * 2 * 3
+    assert list(dict.fromkeys(a["model"])) == ["hopfield", "kv", "bam"]      # the grid's order
 
 
 def test_resume_skips_finished_points(tmp_path):
     first = run_protocol("autoassociative", SMALL, out=tmp_path, progress=False)
     assert first["resumed_points"] == 0
     frame = pd.read_csv(tmp_path / "results.csv")
-    kept = frame[frame["model"] == "kv"]
+    kept = frame[frame["model"] == "hopfield"]          # the grid's first point is lost
     atomic_write_text(tmp_path / "results.csv", kept.to_csv(index=False))   # "interrupted"
     second = run_protocol("autoassociative", SMALL, out=tmp_path, progress=False)
     assert second["resumed_points"] == 1 and second["points"] == 2
     final = pd.read_csv(tmp_path / "results.csv")
-    assert len(final) == len(frame)
-    pd.testing.assert_frame_equal(
-        final.sort_values(["model", "T", "seed"]).reset_index(drop=True),
-        frame.sort_values(["model", "T", "seed"]).reset_index(drop=True))
+    pd.testing.assert_frame_equal(final, frame)          # resumed rows back in the grid's order
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["headline"] == first["headline"]
     assert (tmp_path / "figure.png").stat().st_size > 1000
@@ -104,3 +103,40 @@ def test_summary_is_strict_json_and_point_ids_stay_text(tmp_path):
     store.frame.loc[0, "point_id"] = digits_only
     atomic_write_text(tmp_path / "results.csv", store.frame.to_csv(index=False))
     assert ResultStore(tmp_path).done == {digits_only}
+
+
+@pytest.mark.parametrize("name, overrides", [
+    ("autoassociative", {"model": "kv", "gate": "random", "T": "200,1000"}),
+    ("autoassociative", {"model": "hopfield", "T": "1000", "N": "100"}),
+    ("heteroassociative", {"model": "bam", "task": "hetero", "T": "1000"}),
+    ("continual", {"model": "kv", "gate": "sequential", "R": "50"}),
+])
+def test_memory_estimate_is_close_to_the_measured_peak(name, overrides):
+    """The key-value estimate against tracemalloc's peak (numpy reports its buffers)."""
+    protocol = get_protocol(name)
+    point = protocol.points({"backend": ["rate"], **protocol.resolve({**overrides, "seeds": "2"})})[0]
+    estimate = protocol.estimate(point)
+    tracemalloc.start()
+    try:
+        protocol.run_point(point, point_seed(0, point), RunContext())
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= estimate.memory_bytes <= 2 * peak
+    assert estimate.seconds > 0
+
+
+def test_points_too_large_are_refused_and_too_many_at_once_run_fewer(capsys):
+    protocol = Protocol("fake", "", {}, run_point=None, summarize=None, plot=None,
+                        estimate=lambda point: Estimate(memory_bytes=point["size"],
+                                                        seconds=point["size"]))
+    points = [{"size": 30}, {"size": 40}, {"size": 10}]
+    assert check_estimates(protocol, points, jobs=4, available=100) == 2
+    assert check_estimates(protocol, points, jobs=2, available=100) == 2
+    assert "running 2 point(s) at a time" in capsys.readouterr().err
+    assert check_estimates(protocol, points, jobs=4, available=1000) == 4
+    assert not capsys.readouterr().err
+    with pytest.raises(ParameterError, match="point size=40 needs about 40 B of memory"):
+        check_estimates(protocol, points, jobs=1, available=39)
+    check_estimates(protocol, [{"size": 100}], jobs=1, available=1000)
+    assert "longest, size=100, about 100 s on one core (estimate)" in capsys.readouterr().err
