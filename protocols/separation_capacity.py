@@ -118,13 +118,15 @@ def plot(frame, values):
                                 squeeze=False)
     found = capacities(frame, values["threshold"][0])
     for ax, similarity in zip(axes[0], similarities or [None]):
-        shown = frame[(frame["similarity"] == similarity) | (frame["model"] != "family")]
-        for memory, group in shown.groupby("memory", sort=False):
+        for color, name in enumerate(SEPARATIONS + MODELS[1:]):
+            memory = name if name in MODELS else f"{similarity}_{name}"
+            group = frame[frame["memory"] == memory]
+            if group.empty:
+                continue
             stats = group.groupby("T")["accuracy"].agg(["mean", "sem"])
             capacity, censored = found[memory]
-            name = memory.split("_", 1)[-1] if "_" in memory else memory
             ax.errorbar(stats.index, stats["mean"], yerr=stats["sem"].fillna(0), marker="o",
-                        ms=2, capsize=1, ls="--" if memory in ("kv", "hopfield") else "-",
+                        ms=2, capsize=1, color=f"C{color}", ls="--" if name in MODELS else "-",
                         label=f"{name}: C = {capacity}{'+' if censored else ''}")
         ax.axhline(values["threshold"][0], color="grey", lw=0.8, ls=":")
         ax.set_xscale("log")
