@@ -53,14 +53,15 @@ def recall_quality(y_hat: np.ndarray, stream: EventStream) -> np.ndarray:
     return (overlap * stream.query).sum(axis=1) / stream.query.sum(axis=1)
 
 
+def periods_value(text: str) -> str | None:
+    parts = text.split("-")
+    if not all(p.isdigit() for p in parts):
+        return "must be integers joined by '-', like 3-4-5"
+    return None if min(int(p) for p in parts) >= 2 else "every period must be >= 2"
+
+
 def parse_periods(text: str) -> tuple[int, ...]:
-    try:
-        periods = tuple(int(p) for p in text.split("-"))
-    except ValueError:
-        raise ParameterError(f"parameter periods: {text!r} is not like 3-4-5") from None
-    if min(periods) < 2:
-        raise ParameterError(f"parameter periods: every period must be >= 2 (got {text})")
-    return periods
+    return tuple(int(p) for p in text.split("-"))
 
 
 def run_point(point, seed, context):
@@ -69,10 +70,6 @@ def run_point(point, seed, context):
     if point["model"] == "scaffold":
         memory = ScaffoldMemory(periods=parse_periods(point["periods"]), dense=point["dense"],
                                 states=max(point["T"]))
-        if max(point["T"]) > int(np.prod(memory.periods)) ** 2:
-            raise ParameterError(f"T up to {max(point['T'])} exceeds the "
-                                 f"{int(np.prod(memory.periods)) ** 2} scaffold states of "
-                                 f"periods {point['periods']}")
     records = []
     for T in point["T"]:
         stream = noisy_cue_stream(stream_rng, B, T, point["d"], point["noise"])
@@ -86,6 +83,10 @@ def canonical(point: dict) -> dict:
     point = dict(point)
     if point["model"] == "hopfield":
         point["periods"] = point["dense"] = None
+    elif max(point["T"]) > np.prod(parse_periods(point["periods"])) ** 2:
+        raise ParameterError(f"parameter T: {max(point['T'])} patterns exceed the "
+                             f"{np.prod(parse_periods(point['periods'])) ** 2} scaffold states "
+                             f"of periods {point['periods']}")
     return point
 
 
@@ -138,8 +139,7 @@ PROTOCOL = Protocol(
         "d": Param(100, int, "sensory pattern dimension (Hopfield neurons)", check=positive),
         "noise": Param(0.1, float, "fraction of cue entries flipped", check=probability),
         "periods": Param("3-4-5", str, "grid module periods, dash-separated",
-                         check=lambda text: None if all(p.isdigit() for p in text.split("-"))
-                         else "must be integers joined by '-'"),
+                         check=periods_value),
         "dense": Param(400, int, "dense-layer units of the scaffold", check=positive),
         "T": Param(T_DEFAULT, int, "stored patterns (batched)", check=positive, inner=True),
         "seeds": Param(10, int, "independent trials per point", check=positive),
