@@ -67,7 +67,8 @@ def run_point(point, seed, context):
     def record_epoch(epoch):
         task1, task2 = test_accuracies()
         records.extend(_kv.trial_records(B, kind=np.full(B, "epoch"), epoch=np.full(B, epoch),
-                                         task1_accuracy=task1, task2_accuracy=task2))
+                                         beta=np.full(B, np.nan), task1_accuracy=task1,
+                                         task2_accuracy=task2))
 
     record_epoch(0)
     for task, (train, name) in enumerate(zip(data["train"], ("mnist", "fashion-mnist"))):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.circuits.learned_kv import LearnedKeyValueMemory, sigmoid, train
-from neurosim.protocol import Param, ParameterError, Protocol, positive
+from neurosim.protocol import Param, Protocol, positive
 from neurosim.rsa import category_rdm, compare_rdms, rdm
 
 from . import _kv
@@ -122,12 +122,6 @@ def plot(frame, values):
     return figure
 
 
-def canonical(point: dict) -> dict:
-    if point["classes"] not in PAPER_STEPS:
-        raise ParameterError(f"parameter classes: must be 2 or 3 (got {point['classes']})")
-    return point
-
-
 PROTOCOL = Protocol(
     name="kv-representations",
     description="Sec. 5.1, Fig. 2: keys and values trained by gradient descent; keys "
@@ -144,7 +138,7 @@ PROTOCOL = Protocol(
         "snapshots": Param(20, int, "recorded positions during training", check=positive),
         "seeds": Param(5, int, "independent networks", check=positive),
     },
-    run_point=run_point, summarize=summarize, plot=plot, canonical=canonical,
+    run_point=run_point, summarize=summarize, plot=plot,
     figure="Fig. 2", metric="key_same_class_attention",
     notes="The paper reports this result qualitatively (figures, no numbers). Settings follow "
           "the reference notebooks, including their detached memory keys and their "

@@ -54,7 +54,8 @@ def test_kv_representations_keys_separate_values_reach_features(tmp_path):
 
 def test_forgetting_and_reactivation(tmp_path):
     """Paper (reference notebook): 99.7% -> 9.1% after task 2, 99.5% at beta = 1.9."""
-    h, _ = run_cli(tmp_path, "forgetting-reactivation", seeds=1, hidden=32)
+    h, frame = run_cli(tmp_path, "forgetting-reactivation", seeds=1, hidden=32)
+    assert frame["beta"].dtype == float and frame["epoch"].dropna().max() == 10
     assert h["task1_accuracy_before"] > 0.95
     assert h["task1_accuracy_after_task2"] < 0.5
     assert h["task2_accuracy"] > 0.85
