@@ -41,3 +41,10 @@ def test_memoria_notebook_runs():
 def test_spiking_vs_rate_notebook_runs(tmp_path):
     """Its kernel inherits NEUROSIM_BUILD_DIR (conftest): the tests' builds are reused."""
     assert "largest gap:" in executed_text("spiking_vs_rate.ipynb", cwd=tmp_path)
+
+
+def test_kv_memory_in_the_brain_notebook_runs():
+    text = executed_text("kv_memory_in_the_brain.ipynb")
+    assert "largest |primal - dual| =" in text
+    assert "largest |x W - (x W0 + x K^T V)| =" in text
+    assert "task 1:" in text and "at beta =" in text
