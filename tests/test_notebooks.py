@@ -41,3 +41,12 @@ def test_memoria_notebook_runs():
 def test_spiking_vs_rate_notebook_runs(tmp_path):
     """Its kernel inherits NEUROSIM_BUILD_DIR (conftest): the tests' builds are reused."""
     assert "largest gap:" in executed_text("spiking_vs_rate.ipynb", cwd=tmp_path)
+
+
+def test_generative_memory_notebook_runs():
+    pytest.importorskip("torch", reason="the generative memory notebook needs the torch extra")
+    text = executed_text("generative_memory.ipynb")
+    assert "rows equal the images after one presentation: True" in text
+    assert "beta =   2.5: landed on one stored image 1.00" in text
+    assert "decoding accuracy per epoch:" in text
+    assert "capacity ratio modern / classical:" in text
