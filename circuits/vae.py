@@ -26,7 +26,7 @@ def conv_channels(stages: int) -> list[int]:
 
 
 class Encoder(nn.Module):
-    def __init__(self, side: int, stages: int, latent_dim: int, dropout: float = 0.2):
+    def __init__(self, stages: int, latent_dim: int, dropout: float = 0.2):
         super().__init__()
         layers: list[nn.Module] = [nn.Dropout(dropout)]
         channels = [1] + conv_channels(stages)
@@ -66,7 +66,7 @@ class VAE(nn.Module):
         super().__init__()
         if side % 2 ** stages:
             raise ValueError(f"image side {side} must be divisible by 2**stages = {2 ** stages}")
-        self.encoder = Encoder(side, stages, latent_dim)
+        self.encoder = Encoder(stages, latent_dim)
         self.decoder = Decoder(side, stages, latent_dim)
         self.kl_weight = kl_weight
 

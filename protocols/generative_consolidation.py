@@ -54,6 +54,8 @@ from ._kv import rngs
 
 LANDED_DISTANCE = 0.05      # relative distance to the nearest stored image
 EXAMPLES = 10               # images per row of the figure (seed 0)
+SIDE = 8                    # digits are 8x8
+DIGITS = 1797
 
 
 def require_torch() -> None:
@@ -92,6 +94,14 @@ def replay(rng: np.random.Generator, stored: np.ndarray, beta: float,
     return cues, replays, squared.argmin(axis=-1)
 
 
+def landed(replays: np.ndarray, stored: np.ndarray, nearest: np.ndarray) -> np.ndarray:
+    """Whether each replay (B, R, d) lies within LANDED_DISTANCE (relative) of
+    its nearest stored image: (B, R) bool."""
+    closest = np.take_along_axis(stored, nearest[..., None], axis=1)
+    return (np.linalg.norm(replays - closest, axis=-1)
+            <= LANDED_DISTANCE * np.linalg.norm(closest, axis=-1))
+
+
 @contextmanager
 def torch_threads(count: int):
     import torch
@@ -125,12 +135,11 @@ def train_on_replays(replays: np.ndarray, held_out: np.ndarray, labels: np.ndarr
     from neurosim.circuits.vae import VAE, train_epoch
 
     torch.manual_seed(torch_seed)
-    side = int(np.sqrt(replays.shape[1]))
-    model = VAE(side=side, stages=2, latent_dim=point["latent_dim"],
+    model = VAE(side=SIDE, stages=2, latent_dim=point["latent_dim"],
                 kl_weight=point["kl_weight"])
     optimizer = torch.optim.Adam(model.parameters(), lr=point["lr"], amsgrad=True)
-    train = torch.tensor(replays, dtype=torch.float32).view(-1, 1, side, side)
-    test = torch.tensor(held_out, dtype=torch.float32).view(-1, 1, side, side)
+    train = torch.tensor(replays, dtype=torch.float32).view(-1, 1, SIDE, SIDE)
+    test = torch.tensor(held_out, dtype=torch.float32).view(-1, 1, SIDE, SIDE)
     records, loss = [], np.nan
     for epoch in range(point["epochs"] + 1):
         if epoch:
@@ -151,26 +160,21 @@ def example_records(role: str, images: np.ndarray) -> list[dict]:
 
 
 def run_point(point, seed, context):
-    require_torch()
+    canonical(point)
     images, labels = load_images()
-    if not 2 <= point["stored"] <= len(images) - point["decoder_train"] - 10:
-        raise ParameterError(f"parameter stored: must leave decoder_train + 10 of the "
-                             f"{len(images)} images held out (got {point['stored']})")
     split_rng, noise_rng, torch_rng = rngs(seed, 3)
     seeds, K = point["seeds"], point["stored"]
     order = np.stack([split_rng.permutation(len(images)) for _ in range(seeds)])
     stored = images[order[:, :K]] * 2 - 1
     with blas_threads(1):
         cues, replays, nearest = replay(noise_rng, stored, point["beta"], point["iterations"])
+        on_memory = landed(replays, stored, nearest)
     records = []
     for s in range(seeds):
         held_out, held_labels = images[order[s, K:]], labels[order[s, K:]]
         scored = held_labels[point["decoder_train"]:]
-        distance = np.linalg.norm(replays[s] - stored[s, nearest[s]], axis=-1)
         records.append({
-            "kind": "replay", "seed": s,
-            "landed_fraction": float(np.mean(distance <= LANDED_DISTANCE
-                                             * np.linalg.norm(stored[s, nearest[s]], axis=-1))),
+            "kind": "replay", "seed": s, "landed_fraction": float(on_memory[s].mean()),
             "distinct_fraction": len(np.unique(nearest[s])) / K,
             "chance": float(np.bincount(scored).max() / scored.size),
             "decoding_accuracy_pixels": decoding_accuracy(held_out, held_labels,
@@ -190,7 +194,11 @@ def run_point(point, seed, context):
 
 
 def canonical(point: dict) -> dict:
+    """Checks a point before anything runs: torch present, images left over."""
     require_torch()
+    if not 2 <= point["stored"] <= DIGITS - point["decoder_train"] - 10:
+        raise ParameterError(f"parameter stored: must leave decoder_train + 10 of the {DIGITS} "
+                             f"digits held out (got {point['stored']})")
     return point
 
 
@@ -202,15 +210,13 @@ def epoch_means(frame):
 def summarize(frame, values):
     means = epoch_means(frame)
     replays = frame[frame["kind"] == "replay"]
-    first = 0 if 0 in means.index else means.index.min()
-    return {"decoding_accuracy_first_epoch": round(float(means.loc[first, "decoding_accuracy"]), 4),
-            "decoding_accuracy_last_epoch": round(float(means["decoding_accuracy"].iloc[-1]), 4),
+    first, last = means.iloc[0], means.iloc[-1]
+    return {"decoding_accuracy_first_epoch": round(float(first["decoding_accuracy"]), 4),
+            "decoding_accuracy_last_epoch": round(float(last["decoding_accuracy"]), 4),
             "chance": round(float(replays["chance"].mean()), 4),
             "decoding_accuracy_pixels": round(float(replays["decoding_accuracy_pixels"].mean()), 4),
-            "reconstruction_error_first_epoch": round(float(
-                means.loc[first, "reconstruction_error"]), 4),
-            "reconstruction_error_last_epoch": round(float(
-                means["reconstruction_error"].iloc[-1]), 4),
+            "reconstruction_error_first_epoch": round(float(first["reconstruction_error"]), 4),
+            "reconstruction_error_last_epoch": round(float(last["reconstruction_error"]), 4),
             "replay_landed_fraction": round(float(replays["landed_fraction"].mean()), 4),
             "replay_distinct_fraction": round(float(replays["distinct_fraction"].mean()), 4)}
 
@@ -220,14 +226,14 @@ def plot(frame, values):
 
     examples = frame[frame["kind"] == "example"]
     roles = list(dict.fromkeys(examples["role"]))
-    pixels = [f"p{j}" for j in range(64)]
+    pixels = [f"p{j}" for j in range(SIDE * SIDE)]
     figure = plt.figure(figsize=(12, 2 + 1.2 * len(roles)))
     grid = figure.add_gridspec(len(roles) + 3, EXAMPLES)
     for row, role in enumerate(roles):
         images = examples[examples["role"] == role].sort_values("index")[pixels].to_numpy()
         for col, image in enumerate(images):
             ax = figure.add_subplot(grid[row, col])
-            ax.imshow(image.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+            ax.imshow(image.reshape(SIDE, SIDE), cmap="gray_r", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if col == 0:
@@ -269,5 +275,10 @@ PROTOCOL = Protocol(
     backends=("rate",), figure="supplement A.2, consolidation", metric="decoding_accuracy",
     paper={"decoding_accuracy_first_epoch": 0.378, "decoding_accuracy_last_epoch": 0.827,
            "chance": 0.25},
-    notes="Paper values are the reference code's Shapes3D run (shape decoding, 4 classes, "
-          "RBF SVC, 50 epochs); here digits 8x8 (10 classes), a linear decoder.")
+    notes="Paper values: the reference code's Shapes3D run (decoding of shape, 4 classes, RBF "
+          "SVC on 20 latents, logged at the start of each of 50 epochs, so 0.378 is the "
+          "untrained encoder). Here: digits 8x8 (10 classes, chance about 0.1), a linear "
+          "classifier on 5 latents; decoding_accuracy_first_epoch is likewise measured at the "
+          "start of the first epoch (untrained encoder). The untrained encoder decodes digits "
+          "far above chance already, and the raw pixels give about 0.9, so the rise is smaller "
+          "than the reference's; see the module docstring for every difference.")

@@ -98,7 +98,7 @@ def recall_metrics(stream: EventStream, y_hat: np.ndarray, single_threshold: flo
     length = stream.info["phase_length"]
     asked = stream.query[:, length:]
     final, targets = y_hat[:, length:], stream.y[:, length:]
-    m = overlaps(stream.x[:, :length], stream.q[:, :length] > 0, np.nan_to_num(final))
+    m = overlaps(stream.x[:, :length], stream.q[:, :length] > 0, final)
     best = np.nanmax(m, axis=-1)
     landed = best >= single_threshold
     hits = landed & (np.nanargmax(m, axis=-1) == stream.info["cued"])
@@ -108,7 +108,7 @@ def recall_metrics(stream: EventStream, y_hat: np.ndarray, single_threshold: flo
         return (values * asked).sum(axis=1) / count
 
     return {"accuracy": sign_accuracy(y_hat, stream.y, stream.query),
-            "overlap": mean((np.nan_to_num(final) * targets).sum(axis=-1) / stream.d),
+            "overlap": mean((final * targets).sum(axis=-1) / stream.d),
             "single_fraction": mean(landed), "correct_single_fraction": mean(hits)}
 
 
@@ -172,6 +172,8 @@ def summarize(frame, values):
         for label, value in at_ref[name].mean().items():
             headline[f"{name}_{label}_T{T_ref}"] = round(float(value), 4)
     capacity = frame[frame["kind"] == "capacity"].assign(label=model_label)
+    if capacity.empty:
+        return headline
     means = capacity.groupby("label")["capacity"].mean()
     for label, value in means.items():
         headline[f"capacity_{label}"] = round(float(value), 2)
@@ -218,7 +220,8 @@ def plot(frame, values):
         axes[2].set(yscale="log", ylabel=f"capacity (accuracy >= {values['threshold'][0]})",
                     title="Capacity at the same dimension")
     for ax in axes[:2]:
-        ax.legend(fontsize=6)
+        if ax.lines:
+            ax.legend(fontsize=6)
         ax.grid(alpha=0.3)
     figure.tight_layout()
     return figure

@@ -78,15 +78,19 @@ def test_generative_consolidation_without_torch_is_one_line(monkeypatch, capsys,
 
 
 def test_mhn_retrieval_runs_without_torch(tmp_path):
-    """torch blocked: neurosim imports, lists every protocol, runs mhn-retrieval."""
+    """torch blocked: neurosim imports, lists every protocol, runs mhn-retrieval
+    (here without a capacity search: no model of the grid is in capacity_models)."""
     code = ("import sys; sys.modules['torch'] = None\n"
             "from neurosim.cli import main\n"
             "assert main(['list']) == 0\n"
             f"sys.exit(main(['run', 'mhn-retrieval', '--out', {str(tmp_path)!r}, '--quiet',"
             " '--set', 'model=classical,modern', '--set', 'd=16', '--set', 'T=4',"
-            " '--set', 'beta=1', '--set', 'seeds=2', '--set', 'capacity_models=modern',"
+            " '--set', 'beta=1', '--set', 'seeds=2', '--set', 'capacity_models=two-layer',"
             " '--set', 'T_max=64']))\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "torch" not in json.loads((tmp_path / "summary.json").read_text())["versions"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert "torch" not in summary["versions"]
+    assert 0.5 < summary["headline"]["accuracy_modern_beta1_T4"] <= 1.0
+    assert not any(key.startswith("capacity") for key in summary["headline"])
