@@ -48,3 +48,12 @@ def test_kv_memory_in_the_brain_notebook_runs():
     assert "largest |primal - dual| =" in text
     assert "largest |x W - (x W0 + x K^T V)| =" in text
     assert "task 1:" in text and "at beta =" in text
+
+
+def test_generative_memory_notebook_runs():
+    pytest.importorskip("torch", reason="the generative memory notebook needs the torch extra")
+    text = executed_text("generative_memory.ipynb")
+    assert "rows equal the images after one presentation: True" in text
+    assert "beta =   2.5: landed on one stored image 1.00" in text
+    assert "decoding accuracy per epoch:" in text
+    assert "capacity ratio modern / classical:" in text
