@@ -77,10 +77,20 @@ def test_generative_consolidation_without_torch_is_one_line(monkeypatch, capsys,
     assert not (tmp_path / "out").exists()
 
 
+# A machine without torch: importing it fails (and no 'torch' entry sits in sys.modules, which
+# scipy's array-API checks read).
+BLOCK_TORCH = ("import sys, importlib.abc\n"
+               "class NoTorch(importlib.abc.MetaPathFinder):\n"
+               "    def find_spec(self, name, path, target=None):\n"
+               "        if name.split('.')[0] == 'torch':\n"
+               "            raise ModuleNotFoundError(f'No module named {name!r}')\n"
+               "sys.meta_path.insert(0, NoTorch())\n")
+
+
 def test_mhn_retrieval_runs_without_torch(tmp_path):
     """torch blocked: neurosim imports, lists every protocol, runs mhn-retrieval
     (here without a capacity search: no model of the grid is in capacity_models)."""
-    code = ("import sys; sys.modules['torch'] = None\n"
+    code = (BLOCK_TORCH +
             "from neurosim.cli import main\n"
             "assert main(['list']) == 0\n"
             f"sys.exit(main(['run', 'mhn-retrieval', '--out', {str(tmp_path)!r}, '--quiet',"
