@@ -3,6 +3,8 @@ the model registry, common parameters, running a model on a stream on either
 backend, and plotting helpers."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -167,12 +169,24 @@ def add_gates(point: dict, stream: EventStream, rng: np.random.Generator) -> Eve
     return stream
 
 
+@functools.cache
+def blas_threads():
+    """The BLAS libraries' thread pools (threadpoolctl), looked up once."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def run_model(point: dict, stream: EventStream, rng: np.random.Generator, context: RunContext,
               **model_options) -> np.ndarray:
-    """Readout y~ (B, T, m) of the point's model on ``stream``, on the context's backend."""
+    """Readout y~ (B, T, m) of the point's model on ``stream``, on the context's backend.
+    The rate models run on one BLAS thread: their products are per trial and small
+    (N x d), where BLAS threads cost more than they give (a capacity sweep ran 10x
+    slower with two threads on two busy cores); --jobs spreads points over cores."""
     stream = add_gates(point, stream, rng)
     if context.backend == "rate":
-        return build_rate_model(point, **model_options).run(stream)
+        with blas_threads().limit(limits=1, user_api="blas"):
+            return build_rate_model(point, **model_options).run(stream)
     if context.backend == "spiking":
         from neurosim.circuits.spiking_runner import run_spiking
 
