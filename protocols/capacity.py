@@ -85,7 +85,7 @@ def bisection_search(accuracy_at, trials: int, threshold: float) -> np.ndarray:
 
 
 SEARCH = {"paper-code": paper_code_search, "bisection": bisection_search}
-CODE_CAPACITY = {"kv-sequential": (14.7, 41.9, 83.9, 167.6),
+CODE_CAPACITY = {"kv-sequential": (15.5, 41.9, 84.0, 167.6),
                  "kv-random": (3.05, 9.76, 18.7, 26.76),
                  "kv-random-p4/N": (5.32, 9.83, 15.97, 30.96),
                  "hopfield": (3.60, 6.64, 12.77, 24.37)}
@@ -95,14 +95,14 @@ PAPER = {"kv-sequential_slope_C_per_N": 1.0, "kv-random_slope_C_per_N": 0.16,
             for N, capacity in zip((20, 40, 80, 160), capacities)}}
 NOTES = ("Paper values: the slopes from the paper's text (Fig. 2b, random gates p = 0.1); the "
          "capacities from the paper's code (gyyang/bio-kvm get_capacity, threshold 0.98, one "
-         "trial per probe, d = N) run on this machine, mean of 100 searches per N (10 for "
-         "sequential gates; at N = 20 their s.e.m. is 2.2). Defaults follow that code: "
+         "trial per probe, d = N) run on this machine, mean of 100 searches per N (20 for "
+         "sequential gates; at N = 20 their s.e.m. is about 1.5). Defaults follow that code: "
          "search=paper-code and Bernoulli occlusion. The paper-code search forgets failed T "
          "and never probes T = 1, so for noisy models its C lies above the threshold crossing "
          "of the mean accuracy curve, which search=bisection approximates: with random gates "
          "p = 4/N bisection gives about half the code's capacity at N = 160 (15 vs 31). With "
          "occlusion_mode=exact (round(0.6 d) entries hidden) the sequential capacity at N = 20 "
-         "rises from 17.4 to 20.4 (the code: 14.7): at d = 20 a few Bernoulli queries show "
+         "rises from 17.4 to 20.4 (the code: 15.5): at d = 20 a few Bernoulli queries show "
          "almost no entries, and one such query fails a trial.")
 
 
