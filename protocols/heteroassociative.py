@@ -38,7 +38,7 @@ def run_point(point, seed, context):
 
 def family(frame):
     """Model family across tasks: Hopfield (auto) and BAM (hetero) are 'hebbian'."""
-    return _kv.model_label(frame).replace({"hopfield": "hebbian", "bam": "hebbian"})
+    return _kv.model_label(frame).str.replace(r"^(hopfield|bam)", "hebbian", regex=True)
 
 
 PAPER_T = (10, 20, 40, 80)
