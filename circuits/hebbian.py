@@ -54,7 +54,7 @@ class HebbianMemory:
         later = np.cumprod(decay[:, ::-1], axis=1)[:, ::-1]
         after = np.concatenate([later[:, 1:], np.ones_like(later[:, :1])], axis=1)
         weight = strength * after
-        return later[:, :1, None] * W + np.einsum("bt,btm,btd->bmd", weight, y, x)
+        return later[:, :1, None] * W + (y * weight[..., None]).transpose(0, 2, 1) @ x
 
     def recall(self, W: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Synchronous dynamics from queries x (B, T, d); returns the readout (B, T, m).
@@ -62,7 +62,8 @@ class HebbianMemory:
         out = np.sign(x @ W.transpose(0, 2, 1)) if self.bidirectional else x.copy()
         active = np.arange(W.shape[0])
         for _ in range(self.max_iterations):
-            Wa, current = W[active], out[active]
+            everyone = active.size == W.shape[0]
+            Wa, current = (W, out) if everyone else (W[active], out[active])
             if self.bidirectional:
                 new = np.sign(np.sign(current @ Wa) @ Wa.transpose(0, 2, 1))
             else:

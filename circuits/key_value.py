@@ -17,6 +17,14 @@ beta times the cosine similarity (beta is the fixed read strength).
 
 Shapes: K (B, N, d), V (B, m, N), stability S (B, N) -- the learning rate
 depends only on the hidden neuron, so one stability per neuron is exact.
+
+A block of storage-only steps whose clipped learning rates are all 0 or 1
+(q in {0, 1} or a flashbulb, binary gates, no stability) is written at once:
+a write with rate 1 replaces row i of K by x_t, so after the block K_i = x_s
+for the last step s that gated neuron i, and V_:,i = y_s h'_s,i (gated) or y_s
+(slot), where h'_s = softmax(beta K_s x_s) is read with the keys as they stood
+at step s -- dot products gathered from one batched product instead of a
+Python loop over steps (same result; see ``write_block``).
 """
 from __future__ import annotations
 
@@ -118,6 +126,62 @@ class KeyValueMemory(KeyValueParameters):
             state.stable = update_stability(state.stable,
                                             self.key_rule.rate * learning_rate(q, gate, stable))
 
+    def writes_at_once(self, q: np.ndarray, gate: np.ndarray) -> bool:
+        """Can ``write_block`` store a block with global third factors q (B, L)
+        and gates (B, L, N): are the rules the hand-designed ones and all clipped
+        learning rates 0 or 1?"""
+        hand_designed = (self.key_rule == pre_only_rule()
+                         and self.value_rule in (hebbian_rule(), slot_rule()))
+        binary_gate = gate.dtype == bool or bool(np.all((gate == 0) | (gate == 1)))
+        return (hand_designed and not self.stability
+                and (self.value_rule == slot_rule() or self.similarity == "dot")
+                and binary_gate and bool(np.all((q == 0) | (q >= 1))))
+
+    def write_block(self, state: KeyValueState, x: np.ndarray, y: np.ndarray,
+                    written: np.ndarray, chunk_elements: int = 1 << 22) -> None:
+        """L storage steps with clipped learning rates 0 or 1 at once
+        (``writes_at_once``): x (B, L, d), y (B, L, m), ``written`` (B, L, N)
+        marks rate 1. Equal to L calls of ``write``; trials are processed in
+        chunks of about ``chunk_elements`` gathered scores."""
+        B, L, N = written.shape
+        step = max(1, chunk_elements // (N * max(L, N)))
+        for lo in range(0, B, step):
+            part = slice(lo, min(B, lo + step))
+            self._write_block(state.K[part], state.V[part], x[part], y[part], written[part])
+
+    def _write_block(self, K, V, x, y, written) -> None:
+        """``write_block`` for one chunk; K (b, N, d) and V (b, m, N) in place.
+
+        Neuron i's last write, at step s_i, stores y_s h'_s,i with h'_s =
+        softmax(beta K_s x_s). The softmax is taken over R rows of keys: one
+        row per step of the block where L < N (then h'_s_i,i is picked from
+        row s_i), else one row per neuron (row i is read at s_i)."""
+        b, L, N = written.shape
+        steps = np.arange(L, dtype=np.int32)
+        # last[., t, j]: the last step <= t that wrote neuron j (-1: none in this block)
+        last = np.maximum.accumulate(np.where(written, steps[None, :, None], -1), axis=1)
+        final = last[:, -1]                                             # s_i, (b, N)
+        stored = final >= 0
+        rows = np.arange(b)[:, None]
+        source = np.maximum(final, 0)
+        x_final = x[rows, source]                                       # (b, N, d)
+        if self.value_rule == slot_rule():
+            value = y[rows, source]
+        else:
+            per_step = L < N
+            row_steps = np.broadcast_to(steps, (b, L)) if per_step else source   # (b, R)
+            # key j at a row's step t: x at step last[t, j], or K_j from before the block
+            key_step = last if per_step else np.take_along_axis(last, source[..., None], axis=1)
+            x_rows = x[rows, row_steps]                                 # (b, R, d)
+            scores = np.take_along_axis(x_rows @ x.transpose(0, 2, 1),
+                                        np.maximum(key_step, 0), axis=2)   # (b, R, N)
+            before = x_rows @ K.transpose(0, 2, 1) if K.any() else 0.0
+            h = softmax(self.beta * np.where(key_step >= 0, scores, before))
+            own_row = source if per_step else np.arange(N)
+            value = y[rows, source] * h[rows, own_row, np.arange(N)][..., None]   # (b, N, m)
+        V[:] = np.where(stored[:, None, :], value.transpose(0, 2, 1), V)
+        K[:] = np.where(stored[..., None], x_final, K)
+
     def run(self, stream: EventStream, state: KeyValueState | None = None) -> np.ndarray:
         """Drive the memory with an event stream; returns y~ (B, T, m), read
         before each step's plasticity (NaN at unscored storage-only steps)."""
@@ -131,6 +195,13 @@ class KeyValueMemory(KeyValueParameters):
             if kind == "read":
                 y_hat[:, start:stop] = self.read(state, stream.x[:, start:stop])
                 continue
+            if kind == "write":
+                span = slice(start, stop)
+                q, gate = stream.q[:, span], stream.gate[:, span]
+                if self.writes_at_once(q, gate):
+                    self.write_block(state, stream.x[:, span], stream.y[:, span],
+                                     (q > 0)[..., None] & (gate > 0))
+                    continue
             for t in range(start, stop):
                 x = stream.x[:, t]
                 if kind == "step":

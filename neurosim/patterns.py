@@ -14,32 +14,64 @@ def random_patterns(rng: np.random.Generator, shape) -> np.ndarray:
     return rng.choice(np.array([-1.0, 1.0]), size=shape)
 
 
+RHO_CONVENTIONS = ("template", "pairwise")
+OCCLUSION_MODES = ("exact", "bernoulli")
+
+
 def correlated_patterns(rng: np.random.Generator, batch: int, count: int, d: int,
-                        rho: float) -> np.ndarray:
+                        rho: float, convention: str = "template") -> np.ndarray:
     """Patterns made from one random template per trial by flipping entries
-    (appendix A.2). Each entry flips with probability f = (1 - sqrt(rho)) / 2,
-    so that two patterns of a trial have expected correlation
-    E[x_t . x_t'] / d = (1 - 2f)^2 = rho, the correlation the paper states.
+    (appendix A.2). Each entry of a pattern flips with probability
+    f = (1 - c) / 2, so that the pattern's correlation with the template is
+    E[x_t . template] / d = 1 - 2f = c.
+
+    - ``convention="template"`` (the paper's code, gyyang/bio-kvm): the first
+      pattern is the template itself and c = rho, the correlation of every
+      pattern with the template; two later patterns correlate by rho^2. (The
+      code re-draws each template entry with probability 1 - rho, which flips
+      it with probability (1 - rho) / 2.)
+    - ``convention="pairwise"``: every pattern is a perturbed template and
+      c = sqrt(rho), so that two patterns correlate by rho, the correlation
+      the paper's text states.
+
     Returns shape (batch, count, d)."""
     if not 0 <= rho <= 1:
         raise ValueError(f"rho must lie in [0, 1] (got {rho})")
+    if convention not in RHO_CONVENTIONS:
+        raise ValueError(f"rho convention must be one of {RHO_CONVENTIONS} (got {convention!r})")
     template = random_patterns(rng, (batch, 1, d))
-    flip = rng.random((batch, count, d)) < (1 - np.sqrt(rho)) / 2
+    similarity = rho if convention == "template" else np.sqrt(rho)
+    flip = rng.random((batch, count, d)) < (1 - similarity) / 2
+    if convention == "template":
+        flip[:, 0] = False
     return np.where(flip, -template, template)
 
 
-def occlude(rng: np.random.Generator, x: np.ndarray, fraction: float) -> np.ndarray:
-    """Set round(fraction * d) randomly chosen entries of every pattern to 0."""
+def occlude(rng: np.random.Generator, x: np.ndarray, fraction: float,
+            mode: str = "exact") -> np.ndarray:
+    """Set entries of every pattern to 0: ``mode="exact"`` hides
+    round(fraction * d) randomly chosen entries (the paper's text: "60% of the
+    entries"); ``mode="bernoulli"`` hides each entry independently with
+    probability ``fraction`` (the paper's code)."""
     if not 0 <= fraction < 1:
         raise ValueError(f"occlusion must lie in [0, 1) (got {fraction})")
-    d = x.shape[-1]
-    hidden = int(round(fraction * d))
-    ranks = rng.random(x.shape).argsort(axis=-1).argsort(axis=-1)
-    return np.where(ranks < hidden, 0.0, x)
+    if mode not in OCCLUSION_MODES:
+        raise ValueError(f"occlusion mode must be one of {OCCLUSION_MODES} (got {mode!r})")
+    draws = rng.random(x.shape)
+    if mode == "bernoulli":
+        return np.where(draws < fraction, 0.0, x)
+    hidden = int(round(fraction * x.shape[-1]))
+    if hidden == 0:
+        return x.copy()
+    smallest = np.argpartition(draws, hidden - 1, axis=-1)[..., :hidden]
+    out = x.copy()
+    np.put_along_axis(out, smallest, 0.0, axis=-1)
+    return out
 
 
 def recall_stream(rng: np.random.Generator, T: np.ndarray, d: int, *, m: int | None = None,
-                  occlusion: float = 0.6, rho: float | None = None) -> EventStream:
+                  occlusion: float = 0.6, occlusion_mode: str = "exact",
+                  rho: float | None = None, rho_convention: str = "template") -> EventStream:
     """Store-then-recall benchmark (appendix A.1, A.3): trial b stores T[b]
     patterns with q = 1 (input clamped to x_t, output to y_t), then is queried
     with every stored key, occluded, in the same order (q = 0).
@@ -47,19 +79,20 @@ def recall_stream(rng: np.random.Generator, T: np.ndarray, d: int, *, m: int | N
     Trials of different T share one array: the store and query phases are
     padded to max(T) with silent steps (x = 0, q = 0, not scored).
     ``m`` given: heteroassociative (random values y_t of size m); else y = x.
-    ``rho`` given: correlated keys.
+    ``rho`` given: correlated keys (see :func:`correlated_patterns` for
+    ``rho_convention``). ``occlusion_mode``: see :func:`occlude`.
     """
     T = np.asarray(T, dtype=int)
     if T.ndim != 1 or np.any(T < 1):
         raise ValueError("T must be a 1-d array of positive item counts")
     B, length = T.size, int(T.max())
-    keys = (correlated_patterns(rng, B, length, d, rho) if rho is not None
+    keys = (correlated_patterns(rng, B, length, d, rho, rho_convention) if rho is not None
             else random_patterns(rng, (B, length, d)))
     values = random_patterns(rng, (B, length, m)) if m is not None else keys
     valid = np.arange(length)[None, :] < T[:, None]
     keys = keys * valid[..., None]
     values = values * valid[..., None]
-    queries = occlude(rng, keys, occlusion)
+    queries = occlude(rng, keys, occlusion, occlusion_mode)
     return EventStream(
         x=np.concatenate([keys, queries], axis=1),
         y=np.concatenate([values, values], axis=1),
@@ -69,7 +102,8 @@ def recall_stream(rng: np.random.Generator, T: np.ndarray, d: int, *, m: int | N
 
 
 def continual_stream(rng: np.random.Generator, R: np.ndarray, d: int, steps: int, *,
-                     occlusion: float = 0.6, p_gen: float = 0.5, flashbulbs: int = 0,
+                     occlusion: float = 0.6, occlusion_mode: str = "exact", p_gen: float = 0.5,
+                     flashbulbs: int = 0,
                      flashbulb_q: float = 10.0) -> EventStream:
     """Continual recall (appendix A.2): at each step, with probability p_gen a
     new random stimulus, otherwise a query of the input shown R steps ago; if
@@ -98,7 +132,7 @@ def continual_stream(rng: np.random.Generator, R: np.ndarray, d: int, steps: int
         target[b, t] = stimuli[b, s]
         x[b, t] = stimuli[b, s]
         q[b, s] = 1.0
-    x = np.where(is_query[..., None], occlude(rng, x, occlusion), x)
+    x = np.where(is_query[..., None], occlude(rng, x, occlusion, occlusion_mode), x)
     y = np.where(is_query[..., None], target, x)
     flash_query = np.zeros((B, steps), dtype=bool)
     if flashbulbs:

@@ -3,6 +3,8 @@ the model registry, common parameters, running a model on a stream on either
 backend, and plotting helpers."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -10,11 +12,16 @@ from neurosim.circuits.hebbian import HebbianMemory
 from neurosim.circuits.key_value import KeyValueMemory
 from neurosim.events import EventStream
 from neurosim.gates import GATE_POLICIES, gate_probability, make_gates
+from neurosim.patterns import OCCLUSION_MODES
 from neurosim.protocol import (Estimate, Param, ParameterError, RunContext, fraction_below_one,
                                positive)
 
 MODELS = ("kv", "tvt", "hopfield", "bam")
 TVT_READ_STRENGTH = 20.0
+PAPER_P = "0.1"
+AXIS_LABELS = {"accuracy": "recall accuracy (eq. 18)",
+               "accuracy_flashbulb": "flashbulb recall accuracy (eq. 18)",
+               "flashbulb_strength": "strength"}
 
 
 def probability_or_fraction_of_N(value: str) -> str | None:
@@ -43,7 +50,7 @@ def common_params(**defaults) -> dict[str, Param]:
                        "hopfield, bam", choices=MODELS),
         "gate": Param(defaults.get("gate", ["sequential", "random"]), str,
                       "local third factor of kv: sequential | random", choices=GATE_POLICIES),
-        "p": Param(defaults.get("p", "0.1"), str,
+        "p": Param(defaults.get("p", PAPER_P), str,
                    "random gate probability: a number (paper: 0.1) or k/N (4/N = 0.1 at N = 40)",
                    check=probability_or_fraction_of_N),
         "N": Param(defaults.get("N", 40), int, "hidden units (memory slots)", check=positive),
@@ -51,6 +58,10 @@ def common_params(**defaults) -> dict[str, Param]:
                    check=dimension),
         "occlusion": Param(defaults.get("occlusion", 0.6), float,
                            "fraction of query entries set to 0", check=fraction_below_one),
+        "occlusion_mode": Param(defaults.get("occlusion_mode", "bernoulli"), str,
+                                "bernoulli: each query entry set to 0 with probability "
+                                "occlusion (the paper's code) | exact: round(occlusion d) "
+                                "entries of every query", choices=OCCLUSION_MODES),
         "seeds": Param(defaults.get("seeds", 10), int, "independent trials per point",
                        check=positive),
     }
@@ -62,8 +73,15 @@ def common_params(**defaults) -> dict[str, Param]:
 
 def canonical(point: dict) -> dict:
     """Parameters that a point's model does not use become None; a random gate
-    probability given as k/N must be a probability at the point's N."""
+    probability given as k/N must be a probability at the point's N; a query
+    must show at least one entry."""
     point = dict(point)
+    if point.get("occlusion") is not None:
+        d = resolve_d(point)
+        if round(point["occlusion"] * d) >= d:
+            raise ParameterError(f"parameter occlusion: {point['occlusion']:g} hides all {d} "
+                                 f"entries of a query at d = {d}, leaving nothing to recall "
+                                 "from; lower occlusion or raise d (or N)")
     if point.get("model") not in ("kv",):
         point["gate"] = None
     if point.get("gate") != "random":
@@ -79,9 +97,53 @@ def resolve_d(point: dict) -> int:
     return point["N"] if point["d"] == "N" else int(point["d"])
 
 
+def occlusion_options(point: dict) -> dict:
+    """The point's query occlusion as keyword arguments of the stream generators."""
+    return {"occlusion": point["occlusion"], "occlusion_mode": point["occlusion_mode"]}
+
+
+def _p_suffix(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = f"{value:g}" if isinstance(value, (int, float)) else str(value)
+    return "" if text == PAPER_P else f"-p{text}"
+
+
 def model_label(frame: pd.DataFrame) -> pd.Series:
+    """kv-sequential, kv-random (kv-random-p4/N where p is not the paper's
+    0.1), tvt, hopfield, bam; with -exact for exact occlusion (the paper's
+    code, and the default, occlude each entry with a probability)."""
     gate = frame["gate"].fillna("") if "gate" in frame else ""
-    return frame["model"] + np.where(gate != "", "-" + gate.astype(str), "")
+    label = frame["model"] + np.where(gate != "", "-" + gate.astype(str), "")
+    if "p" in frame:
+        label = label + frame["p"].map(_p_suffix)
+    if "occlusion_mode" in frame:
+        label = label + np.where(frame["occlusion_mode"] == "exact", "-exact", "")
+    return label
+
+
+def curves(frame: pd.DataFrame, *columns: str, labels: pd.Series | None = None):
+    """Yield ``(key, values, group)``: one curve per model label (or
+    ``labels``), value of ``columns`` and backend; ``key`` is the label, with
+    the backend appended where the frame holds several."""
+    several = frame["backend"].nunique() > 1
+    labels = model_label(frame) if labels is None else labels
+    for (label, *values, backend), group in frame.groupby([labels, *columns, "backend"]):
+        yield (f"{label}_{backend}" if several else label), values, group
+
+
+def accuracy_at(group: pd.DataFrame, Ts, prefix: str) -> dict:
+    """Headline entries ``{prefix}_accuracy_T{T}``: mean accuracy at each T of
+    ``Ts`` that the group measured."""
+    means = group.groupby("T")["accuracy"].mean()
+    return {f"{prefix}_accuracy_T{T}": round(float(means[T]), 4) for T in Ts if T in means.index}
+
+
+def paper_accuracies(table: dict, Ts, prefix: str = "{label}_N40") -> dict:
+    """Paper values keyed like ``accuracy_at``'s headline: ``table`` maps a
+    model label to its accuracies at ``Ts``; ``prefix`` is formatted with it."""
+    return {f"{prefix.format(label=label)}_accuracy_T{T}": accuracy
+            for label, accuracies in table.items() for T, accuracy in zip(Ts, accuracies)}
 
 
 def build_rate_model(point: dict, *, stability: bool = False, decay: float = 1.0,
@@ -107,12 +169,24 @@ def add_gates(point: dict, stream: EventStream, rng: np.random.Generator) -> Eve
     return stream
 
 
+@functools.cache
+def blas_threads():
+    """The BLAS libraries' thread pools (threadpoolctl), looked up once."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 def run_model(point: dict, stream: EventStream, rng: np.random.Generator, context: RunContext,
               **model_options) -> np.ndarray:
-    """Readout y~ (B, T, m) of the point's model on ``stream``, on the context's backend."""
+    """Readout y~ (B, T, m) of the point's model on ``stream``, on the context's backend.
+    The rate models run on one BLAS thread: their products are per trial and small
+    (N x d), where BLAS threads cost more than they give (a capacity sweep ran 10x
+    slower with two threads on two busy cores); --jobs spreads points over cores."""
     stream = add_gates(point, stream, rng)
     if context.backend == "rate":
-        return build_rate_model(point, **model_options).run(stream)
+        with blas_threads().limit(limits=1, user_api="blas"):
+            return build_rate_model(point, **model_options).run(stream)
     if context.backend == "spiking":
         from neurosim.circuits.spiking_runner import run_spiking
 
@@ -133,28 +207,72 @@ def rngs(seed: np.random.SeedSequence, count: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in seed.spawn(count)]
 
 
-def accuracy_curve_plot(frame: pd.DataFrame, x: str, y: str = "accuracy", *, by=None,
-                        title: str = "", xlabel: str | None = None, ax=None):
-    """Mean +- s.e.m. over seeds of ``y`` against ``x``, one line per model (and ``by``)."""
+class CurveStyle:
+    """Line styles shared by the key-value figures: one colour per curve (a
+    model and its variant), the same colour solid for the rate and dashed for
+    the spiking backend, and TVT drawn as a wide pale line with open squares
+    beneath the others, so that the kv-sequential curve it equals stays
+    visible on top of it."""
+
+    def __init__(self):
+        self.colors = {}
+
+    def __call__(self, identity, model: str, backend: str) -> dict:
+        color = self.colors.setdefault(identity, f"C{len(self.colors) % 10}")
+        tvt = model == "tvt"
+        return {"color": color, "ls": "--" if backend == "spiking" else "-",
+                "marker": "s" if tvt else "o", "ms": 8 if tvt else 3,
+                "mfc": "none" if tvt else color, "lw": 5.0 if tvt else 1.5,
+                "alpha": 0.45 if tvt else 1.0, "zorder": 1 if tvt else 2}
+
+
+def legend_outside(ax, handles_from=None) -> None:
+    """Legend to the right of the axes, clear of the curves (with the lines
+    of ``handles_from``, another axes, if given)."""
+    handles, labels = (handles_from or ax).get_legend_handles_labels()
+    ax.legend(handles, labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0.0)
+
+
+def _value_text(column: str, value) -> str:
+    shown = f"{value:g}" if isinstance(value, (int, float, np.number)) else str(value)
+    return f"{AXIS_LABELS.get(column, column)} {shown}"
+
+
+def accuracy_curve_plot(frame: pd.DataFrame, x: str, y: str = "accuracy", *, by=(),
+                        title: str = "", xlabel: str | None = None, ax=None,
+                        style: CurveStyle | None = None, legend: bool = True):
+    """Mean +- s.e.m. over seeds of ``y`` against ``x``: one line per model
+    label and value of the ``by`` columns (sorted by value); one colour per
+    line, solid for rate and dashed for spiking (see :class:`CurveStyle`);
+    the legend outside the axes unless ``legend`` is False."""
     import matplotlib.pyplot as plt
 
     if ax is None:
-        figure, ax = plt.subplots(figsize=(5.5, 4))
+        figure, ax = plt.subplots(figsize=(7.5, 4))
+    by = [by] if isinstance(by, str) else list(by)
+    style = style or CurveStyle()
+    several_backends = frame["backend"].nunique() > 1
     frame = frame.assign(_label=model_label(frame))
-    groups = ["_label"] + ([by] if by else []) + (["backend"] if frame["backend"].nunique() > 1 else [])
-    for key, group in frame.groupby(groups, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
+    for key, group in frame.groupby(["_label", *by, "backend"], dropna=False, sort=True):
+        label, *values, backend = key
+        name = ", ".join([label] + [_value_text(column, value) for column, value in zip(by, values)
+                                    if not pd.isna(value)])
+        name += f" ({backend})" if several_backends else ""
+        identity = (label, *(None if pd.isna(value) else value for value in values))
+        kwargs = style(identity, group["model"].iloc[0], backend)
         stats = group.groupby(x)[y].agg(["mean", "sem"]).reset_index()
-        name = " ".join(str(k) if i == 0 else f"{groups[i]}={k}" for i, k in enumerate(key))
-        line = ax.plot(stats[x], stats["mean"], marker="o", ms=3, label=name,
-                       ls="--" if "spiking" in key else "-")[0]
-        ax.fill_between(stats[x], stats["mean"] - stats["sem"].fillna(0),
-                        stats["mean"] + stats["sem"].fillna(0), color=line.get_color(), alpha=0.2)
+        ax.plot(stats[x], stats["mean"], label=name, **kwargs)
+        sem = stats["sem"].fillna(0)
+        ax.fill_between(stats[x], stats["mean"] - sem, stats["mean"] + sem,
+                        color=kwargs["color"], alpha=0.15, lw=0)
+    seeds = frame["seed"].nunique()
     ax.set_xlabel(xlabel or x)
-    ax.set_ylabel(y)
-    ax.set_title(title)
-    ax.legend(fontsize=7)
+    ax.set_ylabel(AXIS_LABELS.get(y, y))
+    ax.set_title(f"{title}\nlines: mean of {seeds} seeds; shaded band: +- 1 s.e.m.", fontsize=9)
     ax.grid(alpha=0.3)
+    if legend:
+        legend_outside(ax)
     return ax.figure
 
 

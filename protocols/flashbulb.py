@@ -7,13 +7,15 @@ queries and flashbulb queries; ``flashbulbs = 0`` is the plain continual
 curve for comparison."""
 from __future__ import annotations
 
-import numpy as np
-
 from neurosim.events import sign_accuracy
 from neurosim.protocol import Param, ParameterError, Protocol, non_negative, positive
 
 from . import _kv
 from .continual import continual_canonical, continual_params, make_stream
+
+
+CODE_HOPFIELD = {"10": (0.807, 0.650), "50": (0.886, 0.640), "1000": (0.962, 0.622),
+                 "1e+06": (0.968, 0.590)}
 
 
 def canonical(point):
@@ -64,14 +66,16 @@ def summarize(frame, values):
 def plot(frame, values):
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    data = frame.assign(model=_kv.model_label(frame) + np.where(
-        frame["flashbulb_strength"].notna(), " s=" + frame["flashbulb_strength"].astype(str), ""),
-        gate=None)
-    _kv.accuracy_curve_plot(data, "R", by="flashbulbs", ax=axes[0],
-                            title="Regular memories (Fig. 4b)", xlabel="recall delay R")
-    _kv.accuracy_curve_plot(data[data["flashbulbs"] > 0], "R", "accuracy_flashbulb", ax=axes[1],
-                            title="Flashbulb memories", xlabel="recall delay R")
+    figure, axes = plt.subplots(1, 2, figsize=(13, 4), sharey=True)
+    style = _kv.CurveStyle()
+    by = ["flashbulbs", "flashbulb_strength"]
+    _kv.accuracy_curve_plot(frame, "R", by=by, ax=axes[0], style=style, legend=False,
+                            title="Regular memories (Fig. 4b)", xlabel="recall delay R (steps)")
+    _kv.accuracy_curve_plot(frame[frame["flashbulbs"] > 0], "R", "accuracy_flashbulb", by=by,
+                            ax=axes[1], style=style, legend=False,
+                            title="Flashbulb memories (Fig. 4b)", xlabel="recall delay R (steps)")
+    _kv.legend_outside(axes[1], handles_from=axes[0])
+    figure.tight_layout()
     return figure
 
 
@@ -87,7 +91,23 @@ PROTOCOL = Protocol(
     run_point=run_point, summarize=summarize, plot=plot, canonical=canonical,
     estimate=_kv.estimate,
     backends=("rate", "spiking"), figure="Fig. 4b", compare_on=("R",),
-    notes="A flashbulb store (q = 10) makes its slot stable for good (eq. 17); with sequential "
+    paper={"kv-sequential_flashbulb_accuracy": 0.982, "kv-sequential_regular_accuracy": 0.873,
+           "kv-sequential_regular_vs_no_flashbulb_mean_gap": 0.017,
+           "kv-random_flashbulb_accuracy": 0.986, "kv-random_regular_accuracy": 0.760,
+           "kv-random_regular_vs_no_flashbulb_mean_gap": 0.022,
+           **{f"hopfield_strength{strength}_{kind}_accuracy": accuracy
+              for strength, accuracies in CODE_HOPFIELD.items()
+              for kind, accuracy in zip(("flashbulb", "regular"), accuracies)}},
+    notes="Paper values (N = 40, delays R = 4, 8, ..., 120): the paper's code "
+          "(get_flashbulb_performance's configs and its evaluate_run loop, 5 flashbulbs in a "
+          "1000-step stream, 3 trials per R) run on this machine; the regular-vs-plain gap "
+          "against the code's continual curves. The key-value memory agrees within 0.005. A "
+          "flashbulb store (q = 10) makes its slot stable for good (eq. 17); with sequential "
           "gates the pointer keeps cycling, so a later flashbulb that lands on an already "
           "stable slot is not stored at all and a regular item landing there is lost: this is "
-          "why flashbulb accuracy is about 0.98 rather than 1 at N = 40 and lower for smaller N.")
+          "why flashbulb accuracy is about 0.98 rather than 1 at N = 40 and lower for smaller "
+          "N. Hopfield differs by design: the code's flashbulb Hopfield runs 3 synchronous "
+          "recall steps and decays W at every step; this one recalls to a fixed point and "
+          "decays on stored steps only (see the continual protocol's notes), so its flashbulbs "
+          "are recalled better (0.99 vs 0.81-0.97) and its regular items too (0.73 -> 0.60 vs "
+          "0.65 -> 0.59 from strength 10 to 1e6); the trade-off of Fig. 4b holds in both.")

@@ -181,6 +181,11 @@ PROTOCOL = Protocol(
         **size_params(depth=4, initial_lifespan=5.0),
     },
     run_point=run_point, summarize=summarize, plot=plot, backends=("graph",),
-    figure="App. G, Fig. 9-10", metric="paired_weight")
+    figure="App. G, Fig. 9-10", metric="paired_weight",
+    notes="Fig. 9-10 of the paper are drawings of the engram graph without numbers: their "
+          "claims are that old engrams fade while useful ones stay, that strong edges join "
+          "engrams made close in time, and that engrams of the same data seen twice link more "
+          "strongly than to other engrams (here paired_weight vs other_weight). No paper values "
+          "to compare.")
 
 

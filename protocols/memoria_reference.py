@@ -239,6 +239,12 @@ PROTOCOL = Protocol(
     },
     run_point=run_point, summarize=summarize, plot=plot, backends=("graph",),
     shared_streams=("variant",), requires=("torch", "memoria"), extra="reference",
-    figure="sec. 3 (Algorithms 1-3) vs memoria-pytorch", metric="agree")
+    figure="sec. 3 (Algorithms 1-3) vs memoria-pytorch", metric="agree",
+    paper={f"agree_ltm[{setting}|reference-shared]": 1.0 for setting in APPENDIX_B},
+    notes="The paper's code (memoria-pytorch 1.1.0) is the reference: with every reference "
+          "choice and the reference's own random numbers for count ties (reference-shared), "
+          "neurosim should remind the same engrams at every step (1.0). The other variants "
+          "measure how far the paper's text (paper) and independent tie-breaking (reference) "
+          "move from it; reference-self is memoria-pytorch against itself under another seed.")
 
 __all__ = ["PROTOCOL", "VARIANTS", "compare_stream", "variant_params"]

@@ -135,7 +135,7 @@ def test_protocol_point_is_reproducible_for_any_seed(seed):
     from neurosim.protocols import autoassociative
 
     point = {"model": "kv", "gate": "random", "p": "0.2", "N": 6, "d": "N", "occlusion": 0.5,
-             "seeds": 3, "T": (2, 6)}
+             "occlusion_mode": "bernoulli", "seeds": 3, "T": (2, 6)}
     first = autoassociative.run_point(point, np.random.SeedSequence(seed), RunContext())
     second = autoassociative.run_point(point, np.random.SeedSequence(seed), RunContext())
     assert first == second

@@ -14,10 +14,29 @@ def test_occlude_sets_exact_fraction_to_zero():
     np.testing.assert_array_equal((out == 0).sum(axis=-1), 24)
 
 
-def test_correlated_patterns_have_pairwise_correlation_rho():
-    x = correlated_patterns(np.random.default_rng(1), 200, 2, 200, 0.6)
+def test_occlude_bernoulli_hides_each_entry_independently():
+    x = np.ones((4, 500, 40))
+    hidden = occlude(np.random.default_rng(0), x, 0.6, mode="bernoulli") == 0
+    assert abs(hidden.mean() - 0.6) < 0.01
+    counts = hidden.sum(axis=-1)
+    assert counts.min() < 24 < counts.max()                   # not a fixed count per query
+    assert abs(counts.var() - 40 * 0.6 * 0.4) < 1.5            # binomial spread
+
+
+def test_correlated_patterns_pairwise_convention_correlates_two_patterns_by_rho():
+    x = correlated_patterns(np.random.default_rng(1), 200, 2, 200, 0.6, "pairwise")
     corr = (x[:, 0] * x[:, 1]).mean()
     assert abs(corr - 0.6) < 0.02
+
+
+def test_correlated_patterns_template_convention_stores_the_template_first():
+    """The paper's code: item 1 is the template, every item correlates with it
+    by rho, two later items by rho^2."""
+    x = correlated_patterns(np.random.default_rng(2), 200, 3, 200, 0.6)
+    with_template = (x[:, :1] * x[:, 1:]).mean()
+    between = (x[:, 1] * x[:, 2]).mean()
+    assert abs(with_template - 0.6) < 0.02
+    assert abs(between - 0.36) < 0.02
 
 
 def test_recall_stream_pads_trials_of_different_length():
