@@ -35,7 +35,7 @@ from neurosim.protocol import (Param, ParameterError, Protocol, fraction_below_o
                                probability)
 
 from ._kv import rngs
-from .capacity import capacity_search
+from .capacity import bisection_search
 
 MODELS = ("classical", "dense", "modern", "two-layer")
 SOFTMAX_MODELS = ("modern", "two-layer")
@@ -124,7 +124,7 @@ def run_point(point, seed, context):
                     **{name: float(values[i]) for name, values in metrics.items()}}
                    for i in range(T.size)]
         if point["model"] in point["capacity_models"]:
-            capacity = capacity_search(
+            capacity = bisection_search(
                 lambda counts: _capped_accuracy(model, capacity_rng, counts, point),
                 seeds, point["threshold"])
             records += [{"kind": "capacity", "seed": i, "T": None, "capacity": int(c),
