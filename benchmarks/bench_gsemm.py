@@ -19,7 +19,8 @@ N_f = 100, one cycle, alpha_s = 1, alpha_c = 1.5, dt = 0.01. Reports network-ste
                         12x9 K=64 is the batch gsemm-capacity runs (12 seeds x 9 alpha_c values)
                         at degree 3; 256x1 (256 networks with their own Xi), 1x256 (256 sharing
                         Xi, an alpha_c sweep) and 16x16 at K = 50.
-Loops run K = 50. All with one BLAS thread (circuits.gsemm.blas_threads), in one run.
+Loops run K = 50. All with one BLAS thread (circuits.gsemm.blas_threads), in one run, timed
+by CPU time (see _rate).
 """
 from __future__ import annotations
 
@@ -94,14 +95,18 @@ class LeanLoop:
 
 
 def _rate(step, steps: int, networks: int, repeats: int = 5) -> float:
-    """Best of `repeats` timings, in network-steps per second."""
+    """Best of `repeats` timings of this process's CPU time, in network-steps per second.
+
+    Everything runs on one thread, so CPU time equals wall time on an idle machine and is not
+    inflated by other jobs waiting for the same cores on a shared one.
+    """
     step()                                              # warm up
     best = np.inf
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(steps):
             step()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return networks * steps / best
 
 

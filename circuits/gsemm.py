@@ -160,7 +160,7 @@ def _predecessors(phi: np.ndarray):
     """(index, weight) with Phi^T q = weight * q[..., index] when every column of Phi has at most
     one nonzero entry (every memory has at most one predecessor), else None.
 
-    index is (K,) when all groups share Phi, else (G, 1, K) for take_along_axis; weight is (G, 1, K).
+    index: (K,) when all groups share Phi, else (G, 1, K) for take_along_axis; weight: (G, 1, K).
     """
     if (np.count_nonzero(phi, axis=1) > 1).any():
         return None
@@ -316,7 +316,8 @@ class DenseGSEMM:
         dvf, dvd = self.derivatives(vf, vd)
         F = -self.T_f * (dvf * (1.0 - np.tanh(vf) ** 2) * dvf).sum(axis=-1)
         # G = -a_c sigma_h(V_h)^T Phi^T Xi^T dV_d/dt
-        G = -(self.sigma(self.hidden(vf, vd)) * self.delayed_drive(self.delayed_overlaps(dvd))).sum(-1)
+        delayed_rate = self.delayed_drive(self.delayed_overlaps(dvd))
+        G = -(self.sigma(self.hidden(vf, vd)) * delayed_rate).sum(axis=-1)
         return F, G
 
     def energy_gradient(self, vf: np.ndarray, vd: np.ndarray) -> np.ndarray:
@@ -528,7 +529,8 @@ def dominant_sequence(dom: np.ndarray) -> list[int]:
     return seq
 
 
-def settled_sequence(dom: np.ndarray, times: np.ndarray, min_dwell: float = MIN_DWELL) -> list[int]:
+def settled_sequence(dom: np.ndarray, times: np.ndarray,
+                     min_dwell: float = MIN_DWELL) -> list[int]:
     """The settled visits of one network in order: runs of one dominant memory that last at least
     min_dwell (t_last - t_first of the run), repeats removed (the visits SequenceTracker counts)."""
     dom, times = np.asarray(dom), np.asarray(times)

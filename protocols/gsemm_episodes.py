@@ -255,8 +255,8 @@ PROTOCOL = Protocol(
     compare_on=("seed",),
     shared_streams=tuple(name for name in PARAMS if name not in ("N_f", "seeds")),
     paper={"pass_fraction": 1.0, "other_episode_dominant_fraction": 0.0},
-    notes="Paper Fig. 2B shows one network (degree 1) that replays the cued 4-memory episode "
-          "and never the other; pass_fraction 1 and no visit to the other episode is that "
-          "claim for every network. Paper B.1 alpha_c = 0.007 (alpha_s = 0.05) gives no transition in eq. 9-10: "
-          "transitions need alpha_c ~ sqrt(alpha_s); the default 0.22 is the public code's "
-          "effective coupling (beta_d = 7).")
+    notes="Paper Fig. 2B shows one network (degree 1) that replays the cued 4-memory "
+          "episode and never the other; pass_fraction 1 and no visit to the other episode is "
+          "that claim for every network. Paper B.1 alpha_c = 0.007 (alpha_s = 0.05) gives no "
+          "transition in eq. 9-10: transitions need alpha_c ~ sqrt(alpha_s); the default 0.22 "
+          "is the public code's effective coupling (beta_d = 7).")
