@@ -2,19 +2,25 @@
 
     python benchmarks/bench_gsemm.py [--steps 200] [--degree 3] [--json out.json]
 
-N_f = 100, K = 50 (one cycle), alpha_s = 1, alpha_c = 1.5. Reports network-steps per second of
+N_f = 100, one cycle, alpha_s = 1, alpha_c = 1.5, dt = 0.01. Reports network-steps per second of
 
   loop_reference_style  one network, Python loop over steps, written the way the paper's public
                         code is (AdiabaticEpisodicTanh): derivative functions that rebuild the
                         N x N interaction matrices alpha_s Xi Xi^T and alpha_c Xi Phi Xi^T at every
                         call, V_f advanced by RK4 with V_d frozen, then V_d by its own RK4.
                         That code only has the linear (degree-1) model, so it runs degree 1.
-  loop_lean             one network, Python loop, the same RK4 as ours on 1-D arrays with the
-                        matrices precomputed (the fastest honest per-network loop).
-  batched GxA           circuits.gsemm.DenseGSEMM: G memory sets x A networks per set, one RK4
-                        step for all; 1x1, 256x1 (256 independent networks, each its own Xi),
-                        1x256 (256 networks sharing Xi, e.g. an alpha_c sweep), 16x16.
-All with one BLAS thread (see circuits.gsemm.blas_threads), on the same machine in one run.
+  loop_lean             one network, Python loop, the coupled RK4 of eq. 9-10 on 1-D arrays with
+                        the matrices precomputed, float64 (the fastest honest per-network loop).
+  batched GxA, K        circuits.gsemm.DenseGSEMM: G memory sets x A networks per set, one RK4
+                        step for all, in three forms:
+                          vd_float64  the paper's (V_f, V_d), float64 (the previous code)
+                          q_float64   (V_f, q = Xi^T V_d): one product fewer per stage
+                          q_float32   the same in float32 (what gsemm-capacity runs where safe)
+                        12x9 K=64 is the batch gsemm-capacity runs (12 seeds x 9 alpha_c values)
+                        at degree 3; 256x1 (256 networks with their own Xi), 1x256 (256 sharing
+                        Xi, an alpha_c sweep) and 16x16 at K = 50.
+Loops run K = 50. All with one BLAS thread (circuits.gsemm.blas_threads), in one run, timed
+by CPU time (see _rate).
 """
 from __future__ import annotations
 
@@ -29,6 +35,8 @@ from neurosim.circuits.gsemm import (DenseGSEMM, blas_threads, cycle_graph, int_
                                      phi_from_graph, random_memories)
 
 N_F, K, ALPHA_S, ALPHA_C, T_F, T_D, DT = 100, 50, 1.0, 1.5, 1.0, 20.0, 0.01
+BATCHES = ((12, 9, 64), (256, 1, K), (1, 256, K), (16, 16, K))     # (G, A, K)
+FORMS = ("vd_float64", "q_float64", "q_float32")
 
 
 class ReferenceStyleLoop:
@@ -86,50 +94,72 @@ class LeanLoop:
         self.v_d = d + DT / 6 * (b1 + 2 * b2 + 2 * b3 + b4)
 
 
-def _rate(step, steps: int, networks: int, repeats: int = 3) -> float:
-    """Best of `repeats` timings, in network-steps per second."""
+def _rate(step, steps: int, networks: int, repeats: int = 5) -> float:
+    """Best of `repeats` timings of this process's CPU time, in network-steps per second.
+
+    Everything runs on one thread, so CPU time equals wall time on an idle machine and is not
+    inflated by other jobs waiting for the same cores on a shared one.
+    """
     step()                                              # warm up
     best = np.inf
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(steps):
             step()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return networks * steps / best
+
+
+def _batched_step(net: DenseGSEMM, form: str):
+    """A closure advancing the batch by one RK4 step in the given form."""
+    vf, vd = net.cue_state(0)
+    if form.startswith("vd"):
+        state, advance = [vf, vd], net.rk4_step
+    else:
+        state, advance = [vf, net.delayed_overlaps(vd)], net.rk4_step_q
+
+    def step():
+        state[:] = advance(state[0], state[1], DT)
+    return step
 
 
 def run(steps: int = 200, degree: int = 3) -> dict:
     rng = np.random.default_rng(0)
-    phi = phi_from_graph(cycle_graph(range(K)))
     xi1 = random_memories(rng, 1, N_F, K)[0]
+    phi1 = phi_from_graph(cycle_graph(range(K)))
+    degrees = sorted({1, degree})
     results = {}
     with blas_threads(1):
-        ref = ReferenceStyleLoop(xi1, phi)
-        results["loop_reference_style_degree1"] = _rate(ref.update, steps // 4, 1)
-        for d in sorted({1, degree}):
-            lean = LeanLoop(xi1, phi, d)
+        ref = ReferenceStyleLoop(xi1, phi1)
+        results["loop_reference_style_degree1"] = _rate(ref.update, max(5, steps // 4), 1)
+        for d in degrees:
+            lean = LeanLoop(xi1, phi1, d)
             results[f"loop_lean_degree{d}"] = _rate(lean.update, steps, 1)
-        for G, A in ((1, 1), (256, 1), (1, 256), (16, 16)):
-            for d in sorted({1, degree}):
-                net = DenseGSEMM(random_memories(rng, G, N_F, K), phi, alpha_s=ALPHA_S,
-                                 alpha_c=np.full(A, ALPHA_C), T_f=T_F, T_d=T_D, degree=d)
-                state = list(net.cue_state(0))
-
-                def step(net=net, state=state):
-                    state[:] = net.rk4_step(state[0], state[1], DT)
-
-                n = steps if G * A == 1 else max(5, steps // 10)
-                results[f"batched_{G}x{A}_degree{d}"] = _rate(step, n, G * A)
+        for G, A, k in BATCHES:
+            xi = random_memories(rng, G, N_F, k)
+            phi = phi_from_graph(cycle_graph(range(k)))
+            for d in degrees:
+                for form in FORMS:
+                    net = DenseGSEMM(xi, phi, alpha_s=ALPHA_S, alpha_c=np.full(A, ALPHA_C),
+                                     T_f=T_F, T_d=T_D, degree=d, dtype=form.split("_")[1])
+                    results[f"batched_{G}x{A}_K{k}_{form}_degree{d}"] = _rate(
+                        _batched_step(net, form), max(5, steps // 10), G * A)
     ratios = {}
-    for d in sorted({1, degree}):
-        lean = results[f"loop_lean_degree{d}"]
-        for G, A in ((256, 1), (1, 256), (16, 16)):
-            ratios[f"batched_{G}x{A}_vs_lean_loop_degree{d}"] = results[f"batched_{G}x{A}_degree{d}"] / lean
-    for G, A in ((256, 1), (1, 256), (16, 16)):
-        ratios[f"batched_{G}x{A}_degree1_vs_reference_style_loop"] = (
-            results[f"batched_{G}x{A}_degree1"] / results["loop_reference_style_degree1"])
+    for G, A, k in BATCHES:
+        for d in degrees:
+            name = f"batched_{G}x{A}_K{k}_{{}}_degree{d}"
+            for form in FORMS:
+                ratios[f"{name.format(form)}_vs_lean_loop"] = (
+                    results[name.format(form)] / results[f"loop_lean_degree{d}"])
+            ratios[f"{name.format('q_float64')}_vs_vd_float64"] = (
+                results[name.format("q_float64")] / results[name.format("vd_float64")])
+            ratios[f"{name.format('q_float32')}_vs_q_float64"] = (
+                results[name.format("q_float32")] / results[name.format("q_float64")])
+        best = f"batched_{G}x{A}_K{k}_q_float32_degree1"
+        ratios[f"{best}_vs_reference_style_loop"] = (
+            results[best] / results["loop_reference_style_degree1"])
     return {"network_steps_per_s": results, "speedup": ratios,
-            "setup": {"N_f": N_F, "K": K, "dt": DT, "degree": degree, "steps": steps,
+            "setup": {"N_f": N_F, "K_loops": K, "dt": DT, "degree": degree, "steps": steps,
                       "machine": platform.processor() or platform.machine(),
                       "numpy": np.__version__}}
 
@@ -141,11 +171,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args(argv)
     out = run(args.steps, args.degree)
-    width = max(map(len, out["network_steps_per_s"]))
+    width = max(map(len, out["speedup"]))
     for name, value in out["network_steps_per_s"].items():
         print(f"{name:{width}s} {value:12,.0f} network-steps/s")
     for name, value in out["speedup"].items():
-        print(f"{name:{width + 20}s} {value:8.1f}x")
+        print(f"{name:{width}s} {value:12.1f}x")
     if args.json:
         with open(args.json, "w") as stream:
             json.dump(out, stream, indent=2)
