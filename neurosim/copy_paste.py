@@ -23,6 +23,7 @@ import numpy as np
 
 from .gates import make_gates
 from .patterns import random_patterns
+from .torch_support import one_torch_thread
 
 MODELS = ("kv-sequential", "kv-random", "bam")
 
@@ -63,9 +64,9 @@ class CopyPasteSettings:
     T_min: int = 1
     T_max: int = 10
     p: float | str = "4/N"
-    steps: int = 2000
+    steps: int = 1500
     batch: int = 32
-    lr: float = 3e-3
+    lr: float = 5e-3
     clip: float = 1.0
 
 
@@ -123,6 +124,7 @@ def loss_and_accuracy(r, target, scored):
     return loss, ((correct * scored).sum(1) / counts).detach()
 
 
+@one_torch_thread("the copy-paste task")
 def train_copy_paste(model: str, settings: CopyPasteSettings, rng: np.random.Generator,
                      log_every: int = 50):
     """Adam on the BPTT gradient; returns the network and the training history
@@ -149,6 +151,7 @@ def train_copy_paste(model: str, settings: CopyPasteSettings, rng: np.random.Gen
     return network, history
 
 
+@one_torch_thread("the copy-paste task")
 def accuracy_by_length(network, model: str, settings: CopyPasteSettings,
                        rng: np.random.Generator, lengths, trials: int) -> np.ndarray:
     """Per-trial accuracy (len(lengths), trials) of a trained network, each length

@@ -23,7 +23,7 @@ to 1 anyway), eta_V >= 0, LAMBDA_MIN <= lambda <= 1.
 The learned rules are plain ThreeFactorRule objects (:func:`rules_from_parameters`),
 so the numpy circuit (and any realization generated from the rule) runs them;
 :func:`load_learned_rules` reads them back from a ``metalearn-plasticity``
-summary. This module imports torch only inside the training functions.
+summary. This module imports torch only inside the functions that need it.
 """
 from __future__ import annotations
 
@@ -38,6 +38,7 @@ from .patterns import recall_stream
 from .plasticity import ThreeFactorRule
 from .protocol import ParameterError
 from .results import SUMMARY
+from .torch_support import one_torch_thread
 
 PAPER_NAMES = {
     "a_fK": ("key", "pre_slope"), "a_gK": ("key", "post_slope"),
@@ -53,15 +54,6 @@ LAMBDA_MIN = 1e-3
 INITIAL_PARAMETERS = {"a_fK": 1.0, "a_gK": 1.0, "a_fV": 1.0, "a_gV": 1.0,
                       "b_fK": 0.0, "b_gK": 0.0, "b_fV": 0.0, "b_gV": 0.0,
                       "eta_K": 0.5, "eta_V": 0.5, "lambda": 0.95}
-
-
-def require_torch(purpose: str):
-    """Import torch, or raise a one-line ParameterError naming the extra to install."""
-    try:
-        import torch
-    except ImportError:
-        raise ParameterError(f"{purpose} needs PyTorch: pip install 'neurosim[torch]'") from None
-    return torch
 
 
 def rules_from_parameters(parameters: dict) -> tuple[ThreeFactorRule, ThreeFactorRule]:
@@ -163,14 +155,16 @@ def recall_loss(y_hat, stream, seeds: int):
     return loss, accuracy.detach()
 
 
+DOMAIN = {"eta_K": (0.0, 1.0), "eta_V": (0.0, None), "lambda": (LAMBDA_MIN, 1.0)}
+
+
 def project(parameters: dict) -> None:
-    """Keep the parameters in the rule's domain (in place)."""
+    """Keep the parameters (tensors) in the rule's domain, in place."""
     import torch
 
     with torch.no_grad():
-        parameters["eta_K"].clamp_(0.0, 1.0)
-        parameters["eta_V"].clamp_(min=0.0)
-        parameters["lambda"].clamp_(LAMBDA_MIN, 1.0)
+        for name, (low, high) in DOMAIN.items():
+            parameters[name].clamp_(low, high)
 
 
 @dataclass
@@ -178,44 +172,122 @@ class TrainingResult:
     """``history``: one dict per logged step and rule (step, seed, loss,
     accuracy and the eleven parameters); ``rules``: the final (key, value)
     rule pair of each seed; ``final_loss``: each seed's mean loss over the
-    last ``log_every`` steps."""
+    last logging window."""
 
     history: list[dict]
     rules: list[tuple[ThreeFactorRule, ThreeFactorRule]]
     final_loss: np.ndarray
 
 
+class History:
+    """Loss and accuracy averaged over the steps since the last log, with the parameters."""
+
+    def __init__(self, steps: int, log_every: int):
+        self.steps, self.log_every = steps, log_every
+        self.rows, self.window = [], []
+
+    def add(self, step: int, loss: np.ndarray, accuracy: np.ndarray, values: dict) -> None:
+        self.window.append((loss, accuracy))
+        if step % self.log_every and step != self.steps:
+            return
+        self.losses, accuracies = (np.mean(part, axis=0) for part in zip(*self.window))
+        self.rows += [{"step": step, "seed": s, "loss": float(self.losses[s]),
+                       "accuracy": float(accuracies[s]),
+                       **{name: float(v[s]) for name, v in values.items()}}
+                      for s in range(len(self.losses))]
+        self.window = []
+
+    def result(self, values: dict) -> TrainingResult:
+        seeds = len(self.losses)
+        rules = [rules_from_parameters({name: v[s] for name, v in values.items()})
+                 for s in range(seeds)]
+        return TrainingResult(self.rows, rules, self.losses)
+
+
+@one_torch_thread("meta-learning the plasticity rules")
 def train_rules(task: BenchmarkTask, rng: np.random.Generator, *, seeds: int = 1,
                 steps: int = 500, batch: int = 16, lr: float = 0.01, log_every: int = 10,
                 initial: dict | None = None) -> TrainingResult:
     """Adam through storage and recall (see the module docstring); ``seeds``
     rules train at once, each on its own ``batch`` sequences per step."""
-    torch = require_torch("meta-learning the plasticity rules")
+    import torch
+
     initial = {**INITIAL_PARAMETERS, **(initial or {})}
     parameters = {name: torch.full((seeds,), float(value), requires_grad=True)
                   for name, value in initial.items()}
     optimizer = torch.optim.Adam(parameters.values(), lr=lr)
-    history, window = [], []
+    history = History(steps, log_every)
+
+    def values():
+        return {name: value.detach().numpy().copy() for name, value in parameters.items()}
+
     for step in range(steps + 1):
         stream = task.stream(rng, seeds * batch)
         y_hat = memory_from_parameters(task.N, parameters, batch).run(stream)
         loss, accuracy = recall_loss(y_hat, stream, seeds)
-        window.append((loss.detach().numpy(), accuracy.numpy()))
-        if step % log_every == 0 or step == steps:
-            losses, accuracies = (np.mean(part, axis=0) for part in zip(*window))
-            values = {name: value.detach().numpy().copy() for name, value in parameters.items()}
-            history += [{"step": step, "seed": s, "loss": float(losses[s]),
-                         "accuracy": float(accuracies[s]),
-                         **{name: float(v[s]) for name, v in values.items()}}
-                        for s in range(seeds)]
-            window = []
+        history.add(step, loss.detach().numpy(), accuracy.numpy(), values())
         if step == steps:
             break
         optimizer.zero_grad()
         loss.sum().backward()
         optimizer.step()
         project(parameters)
-    final = {name: value.detach().numpy() for name, value in parameters.items()}
-    rules = [rules_from_parameters({name: v[s] for name, v in final.items()})
-             for s in range(seeds)]
-    return TrainingResult(history, rules, losses)
+    return history.result(values())
+
+
+def repeated(stream, times: int):
+    """The stream's trials repeated ``times`` over on the batch axis (candidates meet the
+    same sequences)."""
+    from dataclasses import replace
+
+    def tile(a):
+        return None if a is None else np.concatenate([a] * times)
+
+    return replace(stream, x=tile(stream.x), y=tile(stream.y), q=tile(stream.q),
+                   query=tile(stream.query), gate=tile(stream.gate))
+
+
+@one_torch_thread("meta-learning the plasticity rules")
+def evolve_rules(task: BenchmarkTask, rng: np.random.Generator, *, seeds: int = 1,
+                 steps: int = 100, batch: int = 16, population: int = 12, sigma: float = 0.2,
+                 log_every: int = 10, initial: dict | None = None) -> TrainingResult:
+    """The gradient-free path: CMA-ES (PyPI ``cma``) on the same loss, one
+    strategy per seed; every generation scores all candidates (projected onto
+    the rule's domain) on the same ``batch`` sequences. The history logs each
+    strategy's mean, scored on those sequences too."""
+    import torch
+
+    try:
+        import cma
+    except ImportError:
+        raise ParameterError("the CMA-ES optimizer needs cma: pip install 'neurosim[cma]'") from None
+    names = list(PAPER_NAMES)
+    initial = {**INITIAL_PARAMETERS, **(initial or {})}
+    strategies = [cma.CMAEvolutionStrategy([initial[n] for n in names], sigma,
+                                           {"popsize": population, "verbose": -9,
+                                            "seed": int(rng.integers(1, 2**31))})
+                  for _ in range(seeds)]
+    history = History(steps, log_every)
+    bounds = [DOMAIN.get(name, (None, None)) for name in names]
+    lows = np.array([-np.inf if low is None else low for low, _ in bounds])
+    highs = np.array([np.inf if high is None else high for _, high in bounds])
+    for step in range(steps + 1):
+        asked = [strategy.ask() for strategy in strategies]
+        scored = np.clip([[*candidates, strategy.mean] for candidates, strategy
+                          in zip(asked, strategies)], lows, highs).reshape(-1, len(names))
+        stream = repeated(task.stream(rng, batch), len(scored))
+        with torch.no_grad():
+            parameters = {name: torch.tensor(scored[:, i], dtype=torch.float32)
+                          for i, name in enumerate(names)}
+            y_hat = memory_from_parameters(task.N, parameters, batch).run(stream)
+            loss, accuracy = recall_loss(y_hat, stream, len(scored))
+        loss = loss.numpy().reshape(seeds, population + 1)
+        accuracy = accuracy.numpy().reshape(seeds, population + 1)
+        means = scored.reshape(seeds, population + 1, -1)[:, -1]
+        values = {name: means[:, i] for i, name in enumerate(names)}
+        history.add(step, loss[:, -1], accuracy[:, -1], values)
+        if step == steps:
+            break
+        for strategy, candidates, losses in zip(strategies, asked, loss[:, :-1]):
+            strategy.tell(candidates, losses.tolist())
+    return history.result(values)

@@ -17,7 +17,7 @@ import numpy as np
 
 from neurosim.copy_paste import MODELS, CopyPasteSettings
 from neurosim.gates import gate_probability
-from neurosim.metalearn import require_torch
+from neurosim.torch_support import require_torch
 from neurosim.protocol import Param, ParameterError, Protocol, positive
 
 from . import _kv
@@ -117,10 +117,10 @@ PROTOCOL = Protocol(
                    check=_kv.probability_or_fraction_of_N),
         "T_max": Param(10, int, "training lengths T = 1..T_max (paper: 10)", check=positive),
         "seeds": Param(1, int, "networks trained per model", check=positive),
-        "steps": Param(2000, int, "Adam steps (paper's code: 600,000 with one sequence each)",
+        "steps": Param(1500, int, "Adam steps (paper's code: 600,000 with one sequence each)",
                        check=positive),
         "batch": Param(32, int, "sequences per Adam step", check=positive),
-        "lr": Param(3e-3, float, "Adam learning rate (paper's code: 1e-3)", check=positive),
+        "lr": Param(5e-3, float, "Adam learning rate (paper's code: 1e-3)", check=positive),
         "clip": Param(1.0, float, "largest gradient norm", check=positive),
         "log_every": Param(50, int, "steps between training records", check=positive),
         "trials": Param(40, int, "test sequences per length (paper: 40)", check=positive),
@@ -128,4 +128,13 @@ PROTOCOL = Protocol(
                          check=positive, inner=True),
     },
     run_point=run_point, summarize=summarize, plot=plot, canonical=canonical,
-    figure="Fig. 5c", metric="accuracy", notes="")
+    figure="Fig. 5c", metric="accuracy",
+    notes="Reduced from the paper (D = 25; its code: 600,000 Adam steps of one sequence, "
+          "lr 1e-3) to D = 8 and 1,500 steps of 32 sequences, lr 5e-3, gradient norm clipped "
+          "at 1 (unclipped, lr 1e-2 diverged after 500 steps). At D = 25 and 3,000 steps BAM "
+          "learned the trained lengths while the sequential key-value controllers stayed at "
+          "0.91 training accuracy. Controllers as the code's 'copy' experiment (one tanh layer "
+          "each, sigmoid q, learned x_0, y~_0, q_0; the memory's own parameters frozen: "
+          "hand-designed rules, rates 1); read after the write with x_t as query; BAM "
+          "eta = 1/d (the paper's 1/40) with the linear one-step readout W x; random gates "
+          "p = 4/N. The paper gives Fig. 5c as a plot only (no numbers).")

@@ -1,7 +1,10 @@
 """The copy-paste task (Tyulmankov et al. 2021, appendix A.3): its layout by
 hand, the torch BAM against the numpy BAM, the controllers' normalization,
 and a short training run."""
+import os
+
 import numpy as np
+import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch", reason="copy-paste needs the torch extra")
@@ -11,6 +14,9 @@ from neurosim.circuits.hebbian import HebbianMemory  # noqa: E402
 from neurosim.circuits.hebbian_torch import TorchBAM  # noqa: E402
 from neurosim.copy_paste import (CopyPasteSettings, batch_tensors, build_network,  # noqa: E402
                                  copy_paste_task, loss_and_accuracy, train_copy_paste)
+from neurosim.experiment import run_protocol  # noqa: E402
+
+FULL = os.environ.get("NEUROSIM_FULL") == "1"
 
 
 def test_copy_paste_layout_by_hand():
@@ -75,3 +81,35 @@ def test_short_bptt_training_reduces_the_copy_loss(model):
     network, history = train_copy_paste(model, settings, np.random.default_rng(5), log_every=20)
     assert [row["step"] for row in history] == [20, 40, 60]
     assert loss_of(network) < 0.8 * before
+
+
+def test_copy_paste_protocol_bam_learns_the_trained_lengths_only(tmp_path):
+    """Fig. 5c's BAM at small size: it learns to copy the trained lengths (1..4) and
+    fails beyond them."""
+    summary = run_protocol("copy-paste", {
+        "model": "bam", "D": "4", "d": "16", "T_max": "4", "steps": "200", "lr": "0.01",
+        "trials": "32", "lengths": "1,2,3,4,8,12"}, out=tmp_path, progress=False)
+    h = summary["headline"]
+    assert h["bam_accuracy_trained_lengths"] > 0.95
+    assert h["bam_accuracy_beyond"] < h["bam_accuracy_trained_lengths"] - 0.15
+    frame = pd.read_csv(tmp_path / "results.csv")
+    copies = frame[frame["record"] == "copy"]
+    assert sorted(copies["T"].unique()) == [1, 2, 3, 4, 8, 12]
+    assert (copies.groupby("T").size() == 32).all()
+    assert frame[frame["record"] == "training"]["step"].max() == 200
+    assert (tmp_path / "figure.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_copy_paste_fig5c_sequential_generalizes_beyond_bam(tmp_path):
+    """Fig. 5c: with the protocol's training (D = 8, d = N = 40, lengths 1..10, 1500
+    steps) the sequential key-value memory keeps copying beyond the trained lengths,
+    BAM does not. CI: those two models, 20 test sequences per length;
+    NEUROSIM_FULL=1: the protocol's defaults (also random gates, lengths 1..20, 40 each)."""
+    overrides = {} if FULL else {"model": "kv-sequential,bam", "trials": "20",
+                                 "lengths": "2,6,10,12,14,16,18,20"}
+    h = run_protocol("copy-paste", overrides, out=tmp_path, progress=False)["headline"]
+    print("copy-paste headline:", h)
+    assert h["kv-sequential_accuracy_trained_lengths"] > 0.97
+    assert h["bam_accuracy_trained_lengths"] > 0.97
+    assert h["kv-sequential_minus_bam_beyond"] > 0.1

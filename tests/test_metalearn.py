@@ -3,6 +3,7 @@ the torch memory against the numpy rule, gradients against finite
 differences, the hand-designed rule as a special case, a short training run,
 and the saved rules read back into the numpy circuit."""
 import json
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -21,6 +22,7 @@ from neurosim.metalearn import (PAPER_NAMES, BenchmarkTask, key_post_share,  # n
 from neurosim.patterns import recall_stream  # noqa: E402
 from neurosim.plasticity import ThreeFactorRule, hebbian_rule, pre_only_rule  # noqa: E402
 
+FULL = os.environ.get("NEUROSIM_FULL") == "1"
 LEARNED_LIKE = (ThreeFactorRule(rate=0.7, pre_slope=1.2, pre_offset=0.1, post_slope=-0.3,
                                 post_offset=0.5),
                 ThreeFactorRule(rate=0.8, pre_slope=1.3, pre_offset=-0.05, post_slope=1.1,
@@ -158,3 +160,69 @@ def test_learned_rules_load_from_a_summary_into_the_rate_circuit(tmp_path):
     hand_designed = sign_accuracy(KeyValueMemory(6).run(stream), stream.y, stream.query)
     assert learned[0] == 1.0                             # T = 2 < N: every pattern recalled
     assert learned.mean() >= hand_designed.mean() - 0.05
+
+
+def test_cma_es_path_reduces_the_loss_and_keeps_the_rule_valid():
+    pytest.importorskip("cma", reason="the CMA-ES path needs the cma extra")
+    from neurosim.metalearn import evolve_rules
+
+    task = BenchmarkTask(N=8, d=8, T_min=4, T_max=16)
+    result = evolve_rules(task, np.random.default_rng(0), seeds=1, steps=30, batch=8,
+                          population=8, log_every=10)
+    assert [row["step"] for row in result.history] == [0, 10, 20, 30]
+    assert result.history[-1]["loss"] < 0.9 * result.history[0]["loss"]
+    key_rule, value_rule = result.rules[0]
+    assert 0 <= key_rule.rate <= 1 and 0 < value_rule.passive_decay <= 1
+
+
+def test_metalearn_protocol_learns_pre_only_keys_and_hebbian_values(tmp_path):
+    """Fig. 3 at small size: from Hebbian transfers everywhere, the key rule loses its
+    postsynaptic term and the value rule stays Hebbian with offsets near 0; the learned
+    rules, read back from the summary, recall like the hand-designed ones, also at lengths
+    outside the training range."""
+    from neurosim.experiment import run_protocol
+
+    summary = run_protocol("metalearn-plasticity", {
+        "gate": "sequential", "N": "12", "seeds": "1", "steps": "150", "lr": "0.02",
+        "trials": "30", "T": "2,3,6,12,24,36,48"}, out=tmp_path, progress=False)
+    h = summary["headline"]
+    assert h["a_fK"] > 0 and h["key_post_share"] < 0.1          # initial rule: share 1
+    assert h["a_fV"] > 0 and h["a_gV"] > 0
+    assert abs(h["b_fV"]) < 0.1 * h["a_fV"] and abs(h["b_gV"]) < 0.1 * h["a_gV"]
+    assert h["trained_accuracy_outside"] >= h["hand_designed_accuracy_outside"] - 0.03
+    assert h["trained_accuracy_T3"] >= h["hand_designed_accuracy_T3"] - 0.02   # unseen, short
+    key_rule, value_rule = load_learned_rules(tmp_path)
+    assert key_rule.rate == h["eta_K"] and value_rule.passive_decay == h["lambda"]
+    assert load_learned_rules(tmp_path, prefix="sequential_N12_") == (key_rule, value_rule)
+    stream = gated_stream("sequential", N=12, d=12, T=(4, 8, 12) * 10)
+    learned = sign_accuracy(KeyValueMemory(12, key_rule=key_rule, value_rule=value_rule)
+                            .run(stream), stream.y, stream.query)
+    hand_designed = sign_accuracy(KeyValueMemory(12).run(stream), stream.y, stream.query)
+    assert learned.mean() >= hand_designed.mean() - 0.02 and learned.min() > 0.9
+    assert (tmp_path / "figure.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_metalearn_fig3_sequential_and_random_gates(tmp_path):
+    """Reduced Fig. 3 (CI): sequential and random (p = 4/N) gates at N = 16, 32, 300
+    Adam steps; NEUROSIM_FULL=1: the protocol's defaults (N = 20, 40, 80, p = 4/N and
+    0.1, 600 steps). Every learned rule is pre-only on the keys and Hebbian on the
+    values, and the trained network recalls unseen lengths about as well as the
+    hand-designed one; the sequential capacity grows like N, as the hand-designed one."""
+    from neurosim.experiment import run_protocol
+
+    overrides = {} if FULL else {"N": "16,32", "p": "4/N", "steps": "300", "trials": "30",
+                                 "T": "2,4,8,16,32,64,96"}
+    h = run_protocol("metalearn-plasticity", overrides, out=tmp_path, progress=False)["headline"]
+    print("metalearn-plasticity headline:", h)
+    prefixes = {key[: -len("a_fK")] for key in h if key.endswith("_a_fK")}
+    assert len(prefixes) == (6 if FULL else 4)
+    for prefix in prefixes:
+        assert h[prefix + "a_fK"] > 0 and h[prefix + "key_post_share"] < 0.1, prefix
+        assert h[prefix + "a_fV"] > 0 and h[prefix + "a_gV"] > 0, prefix
+        assert abs(h[prefix + "b_fV"]) < 0.1 * h[prefix + "a_fV"], prefix
+        assert abs(h[prefix + "b_gV"]) < 0.1 * h[prefix + "a_gV"], prefix
+        assert (h[prefix + "trained_accuracy_outside"]
+                >= h[prefix + "hand_designed_accuracy_outside"] - 0.03), prefix
+    trained, hand = h["sequential_trained_slope_C_per_N"], h["sequential_hand_designed_slope_C_per_N"]
+    assert trained > 0.8 and abs(trained - hand) < 0.15

@@ -41,3 +41,11 @@ def test_memoria_notebook_runs():
 def test_spiking_vs_rate_notebook_runs(tmp_path):
     """Its kernel inherits NEUROSIM_BUILD_DIR (conftest): the tests' builds are reused."""
     assert "largest gap:" in executed_text("spiking_vs_rate.ipynb", cwd=tmp_path)
+
+
+def test_metalearning_notebook_runs():
+    pytest.importorskip("torch", reason="the meta-learning notebook needs the torch extra")
+    text = executed_text("metalearning.ipynb")
+    assert "key_post_share, learned:" in text
+    assert "accuracy by T:" in text
+    assert "copy accuracy by length:" in text
