@@ -28,8 +28,7 @@ import torch
 from neurosim.events import EventStream, blocks
 from neurosim.plasticity import ThreeFactorRule
 
-RULE_FIELDS = ("rate", "pre_slope", "pre_offset", "post_slope", "post_offset",
-                   "passive_decay")
+RULE_FIELDS = ("rate", "pre_slope", "pre_offset", "post_slope", "post_offset", "passive_decay")
 
 
 def per_trial(value: torch.Tensor, ndim: int) -> torch.Tensor:
@@ -53,12 +52,6 @@ class RuleTensors:
     def from_rule(cls, rule: ThreeFactorRule, dtype=torch.float64) -> "RuleTensors":
         return cls(**{name: torch.tensor(getattr(rule, name), dtype=dtype)
                       for name in RULE_FIELDS}, decay=rule.decay)
-
-    def to_rule(self, trial: int = 0) -> ThreeFactorRule:
-        """The declared rule of one trial (numbers detached from the graph)."""
-        values = {name: getattr(self, name).detach() for name in RULE_FIELDS}
-        return ThreeFactorRule(**{name: float(v[trial] if v.ndim else v)
-                                  for name, v in values.items()}, decay=self.decay)
 
     def transfers(self, pre: torch.Tensor, post: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Eq. 14: f(pre) (B, n_pre) and g(post) (B, n_post); Delta = g f^T."""

@@ -9,7 +9,8 @@ rules and sequential or random (p) local third factors, and BAM.
 
 Records (column ``record``): ``training`` (step, loss, accuracy) and
 ``copy`` (one row per test sequence: T, accuracy). Headline per model: mean
-accuracy over the trained lengths and beyond them, and at T = 2 T_max.
+accuracy over the trained lengths and beyond them (and the spread of the
+latter over the trained networks), and at T = 2 T_max.
 """
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ def run_point(point, seed, context):
 
 
 def summarize(frame, values):
+    """Per model, means over all trained networks and test sequences; the spread of
+    the accuracy beyond the trained lengths over networks (min, max)."""
     headline = {}
     beyond = {}
     for model, rows in frame.groupby("model", sort=False):
@@ -67,8 +70,11 @@ def summarize(frame, values):
         trained = copies["T"] <= T_max
         headline[f"{model}_accuracy_trained_lengths"] = round(float(copies[trained]["accuracy"].mean()), 4)
         if (~trained).any():
-            beyond[model] = float(copies[~trained]["accuracy"].mean())
+            per_network = copies[~trained].groupby("seed")["accuracy"].mean()
+            beyond[model] = float(per_network.mean())
             headline[f"{model}_accuracy_beyond"] = round(beyond[model], 4)
+            headline[f"{model}_accuracy_beyond_min"] = round(float(per_network.min()), 4)
+            headline[f"{model}_accuracy_beyond_max"] = round(float(per_network.max()), 4)
         at_double = copies[copies["T"] == 2 * T_max]["accuracy"]
         if len(at_double):
             headline[f"{model}_accuracy_T{2 * T_max}"] = round(float(at_double.mean()), 4)
