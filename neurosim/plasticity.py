@@ -136,6 +136,16 @@ class ThreeFactorRule:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, fields: dict) -> "ThreeFactorRule":
+        """The rule that :meth:`as_dict` describes (e.g. read back from JSON);
+        numbers become floats, an unknown field name is a ValueError."""
+        unknown = set(fields) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown rule fields: {', '.join(sorted(unknown))}")
+        return cls(**{name: value if name == "decay" else float(value)
+                      for name, value in fields.items()})
+
 
 def pre_only_rule(rate: float = 1.0) -> ThreeFactorRule:
     """Key rule (eq. 9): K <- (1 - eta) K + eta 1 x^T."""

@@ -57,3 +57,11 @@ def test_generative_memory_notebook_runs():
     assert "beta =   2.5: landed on one stored image 1.00" in text
     assert "decoding accuracy per epoch:" in text
     assert "capacity ratio modern / classical:" in text
+
+
+def test_metalearning_notebook_runs():
+    pytest.importorskip("torch", reason="the meta-learning notebook needs the torch extra")
+    text = executed_text("metalearning.ipynb")
+    assert "key_post_share, learned:" in text
+    assert "accuracy by T:" in text
+    assert "copy accuracy by length:" in text

@@ -180,3 +180,15 @@ def test_rule_refuses_missing_activity_and_bad_parameters():
         ThreeFactorRule(decay="sometimes")
     with pytest.raises(ValueError, match="lambda"):
         ThreeFactorRule(decay="passive", passive_decay=0.0)
+
+
+def test_rule_from_dict_reads_back_as_dict():
+    from neurosim.plasticity import ThreeFactorRule, hebbian_rule
+
+    rule = hebbian_rule(passive=True, decay=0.9, rate=0.5)
+    assert ThreeFactorRule.from_dict(rule.as_dict()) == rule
+    assert ThreeFactorRule.from_dict({"rate": "0.25", "post_slope": 0}).rate == 0.25
+    with pytest.raises(ValueError, match="unknown rule fields: slope"):
+        ThreeFactorRule.from_dict({"slope": 1.0})
+    with pytest.raises(ValueError, match="lambda"):
+        ThreeFactorRule.from_dict({"decay": "passive", "passive_decay": 1.5})
