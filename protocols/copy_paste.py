@@ -135,6 +135,7 @@ PROTOCOL = Protocol(
     },
     run_point=run_point, summarize=summarize, plot=plot, canonical=canonical,
     figure="Fig. 5c", metric="accuracy",
+    shared_streams=("trials", "lengths"),        # test settings do not change the training
     notes="Reduced from the paper (D = 25; its code: 600,000 Adam steps of one sequence, "
           "lr 1e-3) to D = 8 and 1,500 steps of 32 sequences, lr 5e-3, gradient norm clipped "
           "at 1 (unclipped, lr 1e-2 diverged after 500 steps). At D = 25 and 3,000 steps BAM "

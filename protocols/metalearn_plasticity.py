@@ -34,7 +34,7 @@ from neurosim.protocol import Param, ParameterError, Protocol, fraction_below_on
 from neurosim.torch_support import require_torch
 
 from . import _kv
-from .capacity import capacity_search
+from .capacity import bisection_search
 
 RULES = ("trained", "hand-designed")
 KEY_NAMES = [name for name, (rule, _) in PAPER_NAMES.items() if rule == "key"]
@@ -81,7 +81,7 @@ def evaluation_records(task: BenchmarkTask, memories: dict, rng: np.random.Gener
             return sign_accuracy(memory.run(capacity_stream), capacity_stream.y,
                                  capacity_stream.query)
 
-        capacity = capacity_search(accuracy_at, trials, threshold)
+        capacity = bisection_search(accuracy_at, trials, threshold)
         records += [{"record": "capacity", "rule": rule, "trial": i, "capacity": int(c)}
                     for i, c in enumerate(capacity)]
     return records

@@ -58,7 +58,7 @@ def test_run_writes_tidy_results(tmp_path):
     (["run", "capacity", "--device", "tpu"], "argument --device: invalid choice"),
     (["run", "autoassociative", "--set", "N=1000000000"], "needs about"),
     (["run", "autoassociative", "--set", "N=100000"], "TB of memory (estimate), more than"),
-    (["run", "capacity", "--set", "seeds=100000000"], "seeds=100000000 threshold=0.98 needs about"),
+    (["run", "capacity", "--set", "seeds=100000000"], "seeds=100000000 threshold=0.98 search=paper-code needs about"),
     (["run", "autoassociative", "--set", "seeds=1000000"], "make it smaller"),
     (["run", "capacity", "--set", "N=20", "--set", "N=40"], "parameter N is set twice"),
     (["run", "capacity", "--jobs", "0"], "--jobs must be >= 1 (got 0)"),
