@@ -98,6 +98,7 @@ def build_network(net: DenseGSEMM, cue: int, *, dt: float, sample_every: float,
         delay.connect(i=pre, j=post)
         delay.wp = w_xiphi
         hidden.offset = xi_phi.sum(axis=1).ravel()     # sum_i (Xi Phi)_ij per network
+        hidden.z = hidden.offset[:]                     # V_d(0) = 0: the trace starts at its offset
     else:
         to_hidden = b2.Synapses(feature, hidden, """
         wx : 1 (constant)

@@ -62,6 +62,7 @@ from .spiking_windows import (Windows, padded, padded_steps, run_circuit, window
                               window_rows)
 from .spiking_wiring import connect_trials, fixed_synapses
 
+REFERENCE_DIMENSION = 40      # the input dimension at which the gains below were set
 SOURCES = ("input", "gate", "modulator", "teacher", "teacher_inh")
 INSTRUCTIONS = ("gate", "teacher", "teacher_inh")
 HIDDEN = Pyramidal(C_pF=200.0, g_L_nS=10.0, V_th_mV=-51.0, t_ref_ms=4.0, escape_mV=0.3,
@@ -170,9 +171,12 @@ class SpikingKeyValueMemory(KeyValueParameters):
                                  "value_write='slot' (TVT) only")
 
     # ------------------------------------------------------------------ synapses
-    def key_synapse(self) -> ThreeFactorSynapse:
+    def key_synapse(self, d: int = REFERENCE_DIMENSION) -> ThreeFactorSynapse:
+        """Input -> hidden synapses; their conductance scales as 40 / d (``key_w_max_nS`` is
+        the value at d = 40), so a pattern drives a hidden cell alike at every d."""
         c = self.circuit
-        return ThreeFactorSynapse(self.key_rule, w_max_nS=c.key_w_max_nS,
+        return ThreeFactorSynapse(self.key_rule,
+                                  w_max_nS=c.key_w_max_nS * REFERENCE_DIMENSION / d,
                                   conversion_per_ms=c.conversion_per_ms, hidden_side="post",
                                   stable_above=c.stable_above if self.stability else None,
                                   delay_ms=c.delay_ms, delay_jitter_ms=c.delay_jitter_ms)
@@ -203,7 +207,7 @@ class SpikingKeyValueMemory(KeyValueParameters):
         c = self.circuit
         groups, syn = handles["groups"], handles["synapses"]
         args = {handles["ta"][name]: values[name] for name in handles["ta"]}
-        args.update(self.key_synapse().run_args(syn["keys"]))
+        args.update(self.key_synapse(handles["d"]).run_args(syn["keys"]))
         args.update(self.value_synapse().run_args(syn["values"]))
         args.update({groups["input"].r_in: c.input_rate_hz * Hz,
                      groups["input"].r_base: c.input_baseline_hz * Hz,
@@ -217,7 +221,8 @@ class SpikingKeyValueMemory(KeyValueParameters):
                      groups["teacher"].r_teach: c.teacher_rate_hz * Hz,
                      groups["teacher_inh"].r_teach: c.teacher_rate_hz * Hz})
         args.update({groups[name].use_poisson: self.source_is_poisson(name) for name in SOURCES})
-        args.update({syn[name].w: value * nS for name, value in self.fixed_weights().items()})
+        args.update({syn[name].w: value * nS
+                     for name, value in self.fixed_weights(handles["d"]).items()})
         return args
 
     def source_is_poisson(self, name: str) -> float:
@@ -229,11 +234,13 @@ class SpikingKeyValueMemory(KeyValueParameters):
             return 1.0
         return float(c.instruction_poisson if name in INSTRUCTIONS else c.poisson)
 
-    def fixed_weights(self) -> dict[str, float]:
-        """Conductances (nS) of the non-plastic projections, by projection name."""
+    def fixed_weights(self, d: int) -> dict[str, float]:
+        """Conductances (nS) of the non-plastic projections, by projection name (input ->
+        interneuron scaled as 40 / d, like the key synapses)."""
         c = self.circuit
         return {"gate": c.gate_w_nS, "teacher": c.teacher_w_nS,
-                "teacher_inh": c.teacher_inhibition_w_nS, "input_inh": c.input_to_inhibition_nS,
+                "teacher_inh": c.teacher_inhibition_w_nS,
+                "input_inh": c.input_to_inhibition_nS * REFERENCE_DIMENSION / d,
                 "hidden_inh": c.hidden_to_inhibition_nS, "inh_hidden": c.inhibition_to_hidden_nS,
                 "hidden_out_inh": c.hidden_to_output_inhibition_nS,
                 "out_out_inh": c.output_to_output_inhibition_nS,
@@ -302,9 +309,9 @@ class SpikingKeyValueMemory(KeyValueParameters):
         output_inh = neuron_group(B * c.output_interneurons, c.interneuron, name="kv_output_inh")
 
         rng = np.random.default_rng(0)        # fixed anatomy: delays drawn once per build
-        keys = self.key_synapse().synapses(inputs, hidden, name="kv_keys")
+        keys = self.key_synapse(d).synapses(inputs, hidden, name="kv_keys")
         connect_trials(keys, B, n_in, N)
-        self.key_synapse().initialize(keys, rng=rng)               # K = 0: empty slots
+        self.key_synapse(d).initialize(keys, rng=rng)              # K = 0: empty slots
         vals = self.value_synapse().synapses(hidden, output, name="kv_values")
         connect_trials(vals, B, N, 2 * m)
         self.value_synapse().initialize(vals, rng=rng)
@@ -334,7 +341,7 @@ class SpikingKeyValueMemory(KeyValueParameters):
         }
         for name, synapses in syn.items():
             synapses.delay = (c.delay_ms + c.delay_jitter_ms * rng.random(len(synapses))) * ms
-            synapses.w = self.fixed_weights()[name] * nS
+            synapses.w = self.fixed_weights(d)[name] * nS
         groups = {"input": inputs, "gate": gate, "modulator": modulator, "teacher": teacher,
                   "teacher_inh": teacher_inh, "hidden": hidden, "hidden_inh": hidden_inh,
                   "output": output, "output_inh": output_inh}
@@ -362,7 +369,7 @@ class SpikingKeyValueMemory(KeyValueParameters):
             monitors += list(traces.values())
         net = Network(*groups.values(), keys, vals, release, *syn.values(), *monitors,
                       name="kv_network")
-        return {"B": B, "ta": ta, "groups": groups, "synapses": {**syn, "keys": keys, "values": vals},
+        return {"B": B, "d": d, "ta": ta, "groups": groups, "synapses": {**syn, "keys": keys, "values": vals},
                 "spikes": spikes, "currents": currents, "traces": traces, "net": net}
 
     # ------------------------------------------------------------------ driving
@@ -371,7 +378,7 @@ class SpikingKeyValueMemory(KeyValueParameters):
         dimension's ON minus OFF spike count in the read phase of every window (also at
         unscored steps).  ``self.physiology`` then holds the physiology of the run and, with
         ``record``, ``self.recorded`` the traces of trial 0."""
-        from .spiking_physiology import kv_physiology, kv_record
+        from .spiking_physiology import circuit_physiology, circuit_record, kv_traces
 
         if stream.gate is None:
             raise ValueError("the key-value memory needs the stream's local third factors (gate)")
@@ -393,9 +400,10 @@ class SpikingKeyValueMemory(KeyValueParameters):
                                steps, w, w.settle_ms, w.read_ms)
         counts = counts.reshape(B, 2, stream.m, steps)
         y_hat = (counts[:, 0] - counts[:, 1]).transpose(0, 2, 1)
-        self.physiology = kv_physiology(handles, self, stream, steps)
+        self.physiology = circuit_physiology(handles, w, stream, "hidden", self.N,
+                                             self.circuit.hidden)
         if record:
-            self.recorded = kv_record(handles, self, stream)
+            self.recorded = circuit_record(handles, w, kv_traces(handles))
         return y_hat[:stream.batch, :stream.steps]
 
 

@@ -3,13 +3,11 @@
 Per population: the firing rate of every cell in every presentation window (mean and 99th
 percentile over cells x windows, in Hz), the coefficient of variation of the inter-spike
 intervals (pooled within each cell, averaged over cells with >= 3 spikes) and the shortest
-interval (refractoriness).  For the hidden layer also the fraction of its cells that spike in
-the read phase of a query window, and the ratio of excitatory to inhibitory synaptic current
-onto its cells during read phases, mean g_e (E_e - v) / mean g_i (v - E_i).
-
-Populations are named by role; ``EXCITATORY`` and ``INHIBITORY`` list which ones are which, so
-that the summary can check the targets (99th-percentile rate <= 150 Hz excitatory, 300 Hz
-inhibitory).
+interval (refractoriness).  For the circuit's scored population (the key-value memory's
+hidden layer, the Hopfield units) also the fraction of its cells that spike in the read phase
+of a query window, and the ratio of excitatory to inhibitory synaptic current onto its cells
+during read phases, mean g_e (E_e - v) / mean g_i (v - E_i).  Populations are named by role;
+:mod:`neurosim.physiology` checks them against the rate limits.
 """
 from __future__ import annotations
 
@@ -17,8 +15,6 @@ import numpy as np
 
 from .spiking_windows import Windows, window_counts
 
-INHIBITORY = ("hidden_inh", "output_inh", "teacher_inh")
-RATE_LIMIT_HZ = {"excitatory": 150.0, "inhibitory": 300.0}
 
 
 def population_physiology(name: str, times_s: np.ndarray, indices: np.ndarray, n: int,
@@ -64,39 +60,45 @@ def spike_arrays(monitor) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(monitor.t_), np.asarray(monitor.i)
 
 
-def kv_physiology(handles: dict, model, stream, steps: int) -> dict:
-    """Physiology of a key-value run over the stream's own windows and trials."""
-    windows = model.circuit.windows
-    sizes = {name: len(group) // handles["B"] for name, group in handles["groups"].items()}
+def circuit_physiology(handles: dict, windows: Windows, stream, scored: str, cells: int,
+                       neuron) -> dict:
+    """Physiology of a run over the stream's own windows and trials: every monitored
+    population (all trials where the monitor covers the group, else trial 0), the active
+    fraction of the ``scored`` population (``cells`` per trial) in query read phases and the
+    E/I current ratio onto it (``neuron``: its model, for the reversal potentials)."""
     out = {}
     for name, monitor in handles["spikes"].items():
-        cells = sizes[name] * (stream.batch if name in ("hidden", "output") else 1)
-        out.update(population_physiology(name, *spike_arrays(monitor), cells, stream.steps,
-                                         windows))
-    out["active_fraction_hidden"] = active_fraction(
-        *spike_arrays(handles["spikes"]["hidden"]), model.N, stream.batch, stream.steps,
-        windows, stream.query)
-    hidden = model.circuit.hidden
-    out["ei_current_ratio_hidden"] = ei_ratio(handles["currents"], hidden.E_e_mV * 1e-3,
-                                              hidden.E_i_mV * 1e-3, windows)
+        group = handles["groups"][name]
+        per_trial = len(group) // handles["B"]
+        trials = stream.batch if len(monitor.source) == len(group) else 1
+        out.update(population_physiology(name, *spike_arrays(monitor), per_trial * trials,
+                                         stream.steps, windows))
+    out[f"active_fraction_{scored}"] = active_fraction(
+        *spike_arrays(handles["spikes"][scored]), cells, stream.batch, stream.steps, windows,
+        stream.query)
+    out[f"ei_current_ratio_{scored}"] = ei_ratio(handles["currents"], neuron.E_e_mV * 1e-3,
+                                                 neuron.E_i_mV * 1e-3, windows)
     return out
 
 
-def kv_record(handles: dict, model, stream) -> dict:
-    """Arrays of one recorded run (trial 0): spikes of every population, voltage, plateau,
-    neuromodulator and rate traces of hidden cells 0-3, key weights over time."""
-    sizes = {name: len(group) // handles["B"] for name, group in handles["groups"].items()}
-    out = {"window_s": np.asarray(model.circuit.windows.window_ms * 1e-3),
-           "read_s": np.asarray(model.circuit.windows.read_ms * 1e-3)}
+def circuit_record(handles: dict, windows: Windows, traces: dict) -> dict:
+    """Arrays of one recorded run (trial 0) in the layout of :mod:`neurosim.recording`: the
+    windows, the spikes of every population and the circuit's ``traces`` (trace_*, weights_*)."""
+    out = {"window_s": np.asarray(windows.window_ms * 1e-3),
+           "read_s": np.asarray(windows.read_ms * 1e-3)}
     for name, monitor in handles["spikes"].items():
         t, i = spike_arrays(monitor)
-        keep = i < sizes[name]
+        keep = i < len(handles["groups"][name]) // handles["B"]
         out[f"{name}_t"], out[f"{name}_i"] = t[keep], i[keep]
-    hidden = handles["traces"]["hidden"]
-    out["trace_t"] = np.asarray(hidden.t_)
-    for name in ("v", "v_d", "plateau", "M", "rho"):
-        out[f"hidden_{name}"] = np.asarray(getattr(hidden, name + "_") if name in ("v", "v_d")
-                                           else getattr(hidden, name))
-    keys = handles["traces"]["keys"]
-    out["keys_t"], out["keys_w_nS"] = np.asarray(keys.t_), np.asarray(keys.w_) * 1e9
-    return out
+    return {**out, **traces}
+
+
+def kv_traces(handles: dict) -> dict:
+    """Somatic and dendritic voltage, plateau, neuromodulator and rate traces of hidden cells
+    0-3 of trial 0, and the key weights onto them over time."""
+    hidden, keys = handles["traces"]["hidden"], handles["traces"]["keys"]
+    return {"trace_t": np.asarray(hidden.t_), "trace_v_mV": np.asarray(hidden.v_) * 1e3,
+            "trace_v_d_mV": np.asarray(hidden.v_d_) * 1e3,
+            "trace_plateau": np.asarray(hidden.plateau), "trace_M": np.asarray(hidden.M),
+            "trace_rho": np.asarray(hidden.rho), "weights_t": np.asarray(keys.t_),
+            "weights_keys_nS": np.asarray(keys.w_) * 1e9}

@@ -44,14 +44,14 @@ def _tvt(point, device, seed, poisson, *, stability=False, **_):
 
 def _hebbian(point, device, seed, poisson, *, decay=1.0, flashbulb_strength=None,
              max_iterations=100, **_):
-    from .hopfield_spiking import SpikingHopfield
+    from .hopfield_spiking import HopfieldCircuit, SpikingHopfield
 
     if max_iterations < 1:
         raise ParameterError(f"spiking {point['model']}: max_iterations = 0 (a one-step readout) "
                              "is not available on spiking")
     return SpikingHopfield(bidirectional=point["model"] == "bam", decay=decay,
                            flashbulb_strength=flashbulb_strength, device=device, seed=seed,
-                           poisson=poisson)
+                           circuit=replace(HopfieldCircuit(), poisson=poisson))
 
 
 SPIKING_CIRCUITS = {"kv": _key_value, "tvt": _tvt, "hopfield": _hebbian, "bam": _hebbian}

@@ -11,11 +11,16 @@ import numpy as np
 
 
 def connect_trials(synapses, B: int, n_pre: int, n_post: int, one_to_one: bool = False,
-                   p: float = 1.0, rng: np.random.Generator | None = None) -> None:
-    """Connections within each trial's block of neurons: one-to-one, all-to-all, or each pair
-    with probability p (one anatomy drawn from ``rng``, repeated in every trial)."""
+                   p: float = 1.0, rng: np.random.Generator | None = None,
+                   pairs: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """Connections within each trial's block of neurons: one-to-one, the given ``pairs``
+    (pre, post indices within a trial), all-to-all, or each pair with probability p (one
+    anatomy drawn from ``rng``, repeated in every trial)."""
     if one_to_one:
         pre = post = np.arange(B * n_pre)
+    elif pairs is not None:
+        pre = (np.arange(B)[:, None] * n_pre + np.asarray(pairs[0])[None]).ravel()
+        post = (np.arange(B)[:, None] * n_post + np.asarray(pairs[1])[None]).ravel()
     else:
         i, j = np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
         keep = np.ones(i.size, bool) if p >= 1 else rng.random(i.size) < p
@@ -27,7 +32,8 @@ def connect_trials(synapses, B: int, n_pre: int, n_post: int, one_to_one: bool =
 def fixed_synapses(source, target, name: str, B: int, n_pre: int, n_post: int,
                    conductance: str | None = None, one_to_one: bool = False,
                    on_pre: str | None = None, weighted: bool = True, namespace=None,
-                   p: float = 1.0, rng: np.random.Generator | None = None):
+                   p: float = 1.0, rng: np.random.Generator | None = None,
+                   pairs: tuple[np.ndarray, np.ndarray] | None = None):
     """Non-plastic synapses within trials: a spike adds ``w`` (nS, one value per synapse,
     settable through run_args) to the target's ``conductance`` (g_e: excitatory, g_i:
     inhibitory, g_d: apical dendrite)."""
@@ -36,5 +42,5 @@ def fixed_synapses(source, target, name: str, B: int, n_pre: int, n_post: int,
     synapses = Synapses(source, target, "w : siemens" if weighted else "",
                         on_pre=on_pre or f"{conductance}_post += w", namespace=namespace,
                         name=name)
-    connect_trials(synapses, B, n_pre, n_post, one_to_one, p, rng)
+    connect_trials(synapses, B, n_pre, n_post, one_to_one, p, rng, pairs)
     return synapses

@@ -31,8 +31,9 @@ class Fragment:
 
 
 def join(*fragments: Fragment) -> Fragment:
-    """One fragment holding all the parts; the (single) spiking fragment gives the threshold,
-    refractoriness and integration method.  Two fragments may not define one name twice."""
+    """One fragment holding all the parts; the (single) spiking fragment -- else the first --
+    gives the threshold, refractoriness and integration method.  Two fragments may not define
+    one name differently."""
     spiking = [f for f in fragments if f.threshold is not None]
     if len(spiking) > 1:
         raise ValueError("only one fragment may define the spike threshold")
@@ -48,7 +49,7 @@ def join(*fragments: Fragment) -> Fragment:
         events.update(fragment.events)
         for name, code in fragment.on_events.items():
             on_events[name] = "\n".join(filter(None, [on_events.get(name, ""), code]))
-    head = spiking[0] if spiking else Fragment()
+    head = spiking[0] if spiking else fragments[0]
     initial = {name: value for fragment in fragments for name, value in fragment.initial.items()}
     regularly = {name: op for fragment in fragments for name, op in fragment.regularly.items()}
     return Fragment(equations="\n".join(f.equations.strip("\n") for f in fragments if f.equations),

@@ -141,7 +141,6 @@ S += int(M_{h} > stable_above)*(1 - S)*clip(dt/tau_S, 0, 1)
 
     def model(self) -> dict:
         """Keyword arguments of ``brian2.Synapses`` for this synapse (all but source/target)."""
-        from brian2 import ms
 
         pathway = {"plasticity": self.plasticity_code()}
         pre = {"transmit": "g_e_post += w", **(pathway if self.hidden_side == "pre" else {})}
@@ -151,8 +150,7 @@ S += int(M_{h} > stable_above)*(1 - S)*clip(dt/tau_S, 0, 1)
             ("pre_offset", "1"), ("post_slope", "1"), ("post_offset", "1"),
             ("lambda_decay", "1"), ("stable_above", "1"), ("tau_S", "second")))
         return {"model": f"w : siemens\nS : 1\n{shared}", "on_pre": pre, "on_post": post,
-                "on_event": {"transmit": "spike", "plasticity": self.event()},
-                "delay": {"transmit": self.delay_ms * ms}}
+                "on_event": {"transmit": "spike", "plasticity": self.event()}}
 
     def synapses(self, source, target, name: str):
         """A ``brian2.Synapses`` realizing this synapse between groups that carry rate codes
