@@ -98,6 +98,7 @@ def build_network(net: DenseGSEMM, cue: int, *, dt: float, sample_every: float,
         delay.connect(i=pre, j=post)
         delay.wp = w_xiphi
         hidden.offset = xi_phi.sum(axis=1).ravel()     # sum_i (Xi Phi)_ij per network
+        hidden.z = hidden.offset[:]                     # V_d(0) = 0: the trace starts at its offset
     else:
         to_hidden = b2.Synapses(feature, hidden, """
         wx : 1 (constant)
@@ -143,9 +144,11 @@ def run_brian2(net: DenseGSEMM, *, cue: int, dt: float, duration: float, sample_
         raise NotImplementedError("GSEMM has no brian2cuda build here (needs Python >= 3.12 and nvcc)")
     standalone = device == "cpp_standalone"
     if standalone:
+        from neurosim.devices import standalone_preferences
+
         b2.set_device("cpp_standalone", directory=directory or tempfile.mkdtemp(prefix="gsemm_b2_"),
                       build_on_run=True)
-        b2.prefs.devices.cpp_standalone.openmp_threads = 0
+        standalone_preferences()
     else:
         b2.start_scope()
     try:

@@ -1,214 +1,358 @@
-"""Classical Hopfield network (and BAM) as a spiking attractor network (Brian2).
+"""Classical Hopfield network and BAM, spiking realization (Brian2).
 
-The rate twin is :class:`neurosim.circuits.hebbian.HebbianMemory` with
-``bidirectional=False``; both consume the same event stream and return the
-readout (B, T, d).
+The rate twin is :class:`neurosim.circuits.hebbian.HebbianMemory` (Hopfield 1982; Kosko 1988
+for BAM); both consume the same :class:`~neurosim.events.EventStream` and return the readout
+(B, T, m).  A network of conductance-based neurons built from :mod:`neurosim.blocks`; nothing
+in it computes sign(W s) -- the agreement with the rate model is measured.
 
-Each Hopfield unit i (d per trial, B trials as independent copies in one
-Network) is one integrate-and-fire neuron with two output events: an ON spike
-when v > 1 and an OFF event when v < -1 (reset v = 0 and a refractory period
-t_ref after either), so its signed activity ON - OFF carries the +-1 state and
-a silent unit is the rate model's 0. Recurrent synapses carry *signed
-currents*: an ON spike of unit j adds W_ij to unit i's synaptic current, an
-OFF event subtracts it (exponential current, time constant tau_s). The drive
-is integrated with a large gain, so a unit fires at its saturated rate
-1 / t_ref with the sign of its input: the spiking analogue of s_i = sign(W s).
+Populations (per trial; n = d units for Hopfield, d + m for BAM):
 
-Presentation window (one per stream step) = T1 + T2 + T3:
+- **input**: ``neurons_per_input`` ON and OFF :class:`SpikeSource` cells per unit firing at
+  r0 (1 + x_i) and r0 (1 - x_i) while the cue is shown; an occluded entry (x = 0), a BAM query's
+  y layer and the recall phase leave both at the baseline rate;
+- **units**: an ON and an OFF excitatory LIF cell (escape noise) per unit, the signed state
+  s_i being which of the two fires (the readout: ON minus OFF spikes); a tonic background
+  current (``background_pA``, input from outside the circuit) holds them near threshold, so
+  the recurrent synapses decide which cell of a pair fires rather than whether any does;
+- **pair interneurons**: one per unit cell, driven by it and inhibiting its partner (ON_i ->
+  I -> OFF_i and back): the pair's winner-take-all, made by inhibition;
+- **pool interneurons**: driven by all unit cells, inhibiting all (feedback inhibition that
+  holds the total rate);
+- **teacher**: during a store (q > 0) the units are clamped to the stored pattern (BAM: [x, y])
+  by an excitatory teacher cell on the cell of the target's sign and an inhibitory one on its
+  partner;
+- **neuromodulator**: ``modulator.n_neurons`` cells fire at w_t x their rate during the release
+  window of a store (w_t = q, or ``flashbulb_strength`` where q > 1); every unit cell carries
+  the concentration M.
 
-- T1, *cue*: the input x_t is applied as a strong external current
-  (+1 -> ON, -1 -> OFF, 0 = occluded -> no cue); recurrent input is off.
-- T2, *recall*: cue off, the network runs on its recurrent currents from the
-  state left by the cue; the attractor it falls into is read out as the
-  ON - OFF count of each unit in the last ``read_ms`` of T2 (sign, eq. 18).
-  This is continuous-time, effectively asynchronous dynamics, where the rate
-  model updates synchronously (up to ``max_iterations``): the two agree on
-  fixed points but can differ where the synchronous map cycles.
-- T3, *store*: where q_t > 0, units are clamped to the target y_t (strong
-  current) and at the end of T3 every unit emits a store event that updates
-  its incoming synapses once (Hebbian outer product, as the rate model):
-      W_ij <- lambda_t W_ij + w_t sign(post T3 activity) sign(pre T1 activity)
-  lambda_t = 1 - min(q, 1) (1 - decay), w_t = q (or ``flashbulb_strength``
-  where q > 1). The diagonal is kept (a unit's self-synapse), as in the rate
-  model and the reference code.
+Recurrent synapses (all unit cells -> all unit cells; BAM: between the layers only, both
+directions) are one :class:`~neurosim.blocks.ThreeFactorSynapse` with the passive Hebbian
+rule (eq. 13, 16 of Tyulmankov et al. 2021; Delta = z_post z_pre, z the cells' signed rate
+codes) and the complementary coding w = w_max (1 + p K) / 2, so the drive difference of a pair
+(ON_i - OFF_i) is w_max sum_j K_ij s_j: the Hopfield field W s.  While M > 0 the signed
+weight follows dK/dt = k M (rate z_post z_pre - (1 - lambda) K) with k = 1 / release_ms, so a
+store moves K by about q rate z_post z_pre (the rate model: W += q y x^T) and decays it by
+exp(-q (1 - lambda)) (the rate model: 1 - min(q, 1) (1 - lambda)).
 
-BAM (``bidirectional=True``): the x and y layers are units of one group with
-synapses only between the layers (x_j -> y_i and y_i -> x_j, both learning
-W_ij from the same pre/post signs, so the backward weights stay W^T). Stores
-cue and clamp both layers ([x, y]); a query cues the x layer with x~ (y
-layer silent) and the readout is the y layer after recurrent settling.
+Presentation window (one per stream step): ``cue_ms`` with the input shown, the rest of the
+read phase with the input at baseline (the network settles on its recurrent input; the readout
+counts ON minus OFF spikes in [``settle_ms``, ``read_ms``)), then ``store_ms`` with the input
+shown, the teacher and, ``release_delay_ms`` after the store starts, the neuromodulator release
+(the rate traces have risen by then).  Continuous-time, asynchronous dynamics where the rate
+model iterates synchronously (``max_iterations``): both agree on fixed points.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
+from neurosim.blocks import LIF, Neuromodulator, RateCode, SpikeSource, ThreeFactorSynapse, neuron_group
 from neurosim.events import EventStream
+from neurosim.plasticity import hebbian_rule
 from neurosim.protocol import ParameterError
 
 from .hebbian import HebbianMemory
-from .kv_spiking import WindowTiming, padded, padded_steps, run_circuit, window_rows
+from .spiking_windows import (Windows, padded, padded_steps, run_circuit, window_counts,
+                              window_rows)
+from .spiking_wiring import connect_trials, fixed_synapses
+
+REFERENCE_DIMENSION = 40      # the number of units at which the recurrent gains were set
+SOURCES = ("input", "modulator", "teacher", "teacher_inh")
+UNIT = LIF(C_pF=200.0, g_L_nS=10.0, V_th_mV=-51.0, t_ref_ms=4.0, escape_mV=0.3,
+           escape_rate_hz=20.0, ahp_mV=0.2)
+INTERNEURON = LIF(C_pF=100.0, g_L_nS=10.0, t_ref_ms=1.0, V_reset_mV=-65.0, tau_i_ms=5.0)
 
 
 @dataclass(frozen=True)
-class HopfieldTiming(WindowTiming):
-    """T1 cue, T2 recurrent recall, T3 store (clamp); the readout is the last
-    read_ms of T2."""
+class HopfieldCircuit:
+    """Sizes, neuron models, rates and gains of the spiking Hopfield network / BAM (units in
+    the names).  Fields in ``RUN_TIME`` reach a compiled build through ``run_args``."""
 
-    T1_ms: float = 3.0
-    T2_ms: float = 20.0
-    T3_ms: float = 3.0
-    read_ms: float = 8.0    # readout: last part of T2
-    t_ref_ms: float = 2.0   # refractory period: saturated rate 1 / t_ref
-    tau_s_ms: float = 4.0   # synaptic current time constant
-    gain_per_ms: float = 20.0   # integration gain of the recurrent current
-    cue_per_ms: float = 100.0   # cue / clamp current
+    windows: Windows = Windows(read_ms=60.0, settle_ms=35.0, store_ms=60.0)
+    cue_ms: float = 20.0
+    neurons_per_input: int = 8
+    input_rate_hz: float = 40.0
+    input_baseline_hz: float = 5.0
+    unit: LIF = UNIT
+    unit_rate_ref_hz: float = 200.0
+    unit_trace_ms: float = 20.0
+    background_pA: float = 250.0
+    interneuron: LIF = INTERNEURON
+    pool_interneurons: int = 50
+    unit_to_pool_p: float = 0.5
+    modulator: Neuromodulator = Neuromodulator(tau_ms=5.0)
+    release_delay_ms: float = 25.0
+    release_ms: float = 20.0
+    hebbian_rate: float = 0.4
+    recurrent_w_max_nS: float = 0.3
+    input_w_nS: float = 20.0
+    unit_to_pair_nS: float = 10.0
+    pair_to_unit_nS: float = 8.0
+    unit_to_pool_nS: float = 0.3
+    pool_to_unit_nS: float = 0.1
+    teacher_rate_hz: float = 100.0
+    teacher_w_nS: float = 20.0
+    teacher_inhibition_w_nS: float = 150.0
+    delay_ms: float = 1.0
+    delay_jitter_ms: float = 1.0
+    poisson: bool = True
+
+    RUN_TIME = ("input_rate_hz", "input_baseline_hz", "unit_rate_ref_hz", "unit_trace_ms",
+                "background_pA", "hebbian_rate", "recurrent_w_max_nS", "input_w_nS", "unit_to_pair_nS",
+                "pair_to_unit_nS", "unit_to_pool_nS", "pool_to_unit_nS", "teacher_rate_hz",
+                "teacher_w_nS", "teacher_inhibition_w_nS", "poisson")
+
+    def __post_init__(self):
+        for name in ("neurons_per_input", "pool_interneurons"):
+            if getattr(self, name) < 1:
+                raise ParameterError(f"{name} must be >= 1")
+        if not 0 < self.unit_to_pool_p <= 1:
+            raise ParameterError("unit_to_pool_p must lie in (0, 1]")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and value < 0:
+                raise ParameterError(f"{f.name} must be >= 0 (got {value})")
+        w = self.windows
+        if not 0 < self.cue_ms <= w.settle_ms:
+            raise ParameterError("the cue (cue_ms) must end before the readout starts (settle_ms)")
+        if not (self.release_ms > 0 and self.release_delay_ms + self.release_ms <= w.store_ms):
+            raise ParameterError("the release (release_delay_ms + release_ms) must end within "
+                                 "the store phase")
+        for value in (self.cue_ms, self.release_delay_ms, self.release_ms):
+            w.steps(value)
+
+    def structure(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k not in self.RUN_TIME}
+
+    @property
+    def check_ms(self) -> float:
+        """Grid on which the sources' rates may change: the phase boundaries."""
+        w = self.windows
+        return float(np.gcd.reduce([w.steps(x) for x in (w.read_ms, w.store_ms, self.cue_ms,
+                                                         self.release_delay_ms, self.release_ms)])
+                     * w.dt_ms)
 
 
 @dataclass
 class SpikingHopfield:
-    """``bidirectional=False``: Hopfield network (d units, all-to-all with the
-    diagonal); True: BAM (a d-unit x layer and an m-unit y layer, synapses
-    x_j -> y_i and y_i -> x_j carrying the same W_ij, readout the y layer)."""
+    """``bidirectional=False``: Hopfield network (d units); True: BAM (x layer d units, y layer
+    m units, recurrent synapses only between the layers, readout the y layer).  ``decay`` and
+    ``flashbulb_strength`` as in :class:`HebbianMemory`."""
 
     bidirectional: bool = False
     decay: float = 1.0
     flashbulb_strength: float | None = None
-    timing: HopfieldTiming = HopfieldTiming()
+    circuit: HopfieldCircuit = field(default_factory=HopfieldCircuit)
     device: str = "runtime"
     seed: int = 0
 
     def __post_init__(self):
         if not 0 < self.decay <= 1:
-            raise ValueError(f"decay lambda must lie in (0, 1] (got {self.decay})")
+            raise ParameterError(f"decay lambda must lie in (0, 1] (got {self.decay})")
+
+    def recurrent_synapse(self, n: int = REFERENCE_DIMENSION) -> ThreeFactorSynapse:
+        """The Hebbian recurrent synapse; w_max scales as 40 / n (presynaptic cells per unit)."""
+        c = self.circuit
+        return ThreeFactorSynapse(hebbian_rule(passive=True, decay=self.decay, rate=c.hebbian_rate),
+                                  w_max_nS=c.recurrent_w_max_nS * REFERENCE_DIMENSION / n,
+                                  conversion_per_ms=1.0 / c.release_ms, hidden_side="post",
+                                  coding="complementary", delay_ms=c.delay_ms,
+                                  delay_jitter_ms=c.delay_jitter_ms)
+
+    def units(self, d: int, m: int) -> tuple[int, int]:
+        """(units per trial, recurrent presynaptic units per unit)."""
+        return (d + m, max(d, m)) if self.bidirectional else (d, d)
 
     def stimulus(self, stream: EventStream, B: int, steps: int) -> dict[str, np.ndarray]:
+        """TimedArray rows: the cue (Hopfield: x; BAM: [x, y] at stores, [x, 0] at queries),
+        the teacher's clamp (the stored pattern where q > 0) and the release strength w_t."""
         full = stream.padded(B, steps)
-        x, y, q = full.x, full.y, full.q
-        lam, strength = HebbianMemory(decay=self.decay, flashbulb_strength=self.flashbulb_strength,
-                                      ).store_weights(q)
-        stored = (q > 0)[..., None]
-        if self.bidirectional:   # units [x layer, y layer]; y is cued only when stored
-            cue, clamp = np.concatenate([x, y * stored], 2), np.concatenate([x, y], 2) * stored
+        _, strength = HebbianMemory(decay=self.decay,
+                                    flashbulb_strength=self.flashbulb_strength).store_weights(full.q)
+        stored = (full.q > 0)[..., None]
+        if self.bidirectional:
+            cue = np.concatenate([full.x, full.y * stored], 2)
+            clamp = np.concatenate([full.x, full.y], 2) * stored
         else:
-            cue, clamp = x, y * stored
+            cue, clamp = full.x, full.y * stored
         return {"cue": window_rows(cue), "clamp": window_rows(clamp),
-                "q": np.ascontiguousarray(q.T), "lam": np.ascontiguousarray(lam.T),
-                "wq": np.ascontiguousarray(strength.T)}
+                "strength": np.ascontiguousarray(strength.T)}
 
-    def parameters(self) -> dict:
-        return {}
+    def fixed_weights(self, n: int) -> dict[str, float]:
+        c = self.circuit
+        return {"input": c.input_w_nS, "unit_pair": c.unit_to_pair_nS,
+                "pair_unit": c.pair_to_unit_nS,
+                "unit_pool": c.unit_to_pool_nS * REFERENCE_DIMENSION / n,
+                "pool_unit": c.pool_to_unit_nS, "teacher": c.teacher_w_nS,
+                "teacher_inh": c.teacher_inhibition_w_nS}
 
     def run_args(self, handles: dict, values: dict) -> dict:
-        return {handles["ta"][name]: values[name] for name in handles["ta"]}
+        from brian2 import Hz, ms, nS, pA
+
+        c = self.circuit
+        groups, syn = handles["groups"], handles["synapses"]
+        units = groups["units"]
+        args = {handles["ta"][name]: values[name] for name in handles["ta"]}
+        args.update(self.recurrent_synapse(handles["presynaptic"]).run_args(syn["recurrent"]))
+        args.update({groups["input"].r_in: c.input_rate_hz * Hz,
+                     groups["input"].r_base: c.input_baseline_hz * Hz,
+                     units.r_ref: c.unit_rate_ref_hz * Hz, units.tau_rho: c.unit_trace_ms * ms,
+                     units.I_ext: np.full(len(units), c.background_pA) * pA,
+                     groups["teacher"].r_teach: c.teacher_rate_hz * Hz,
+                     groups["teacher_inh"].r_teach: c.teacher_rate_hz * Hz})
+        args.update({groups[name].use_poisson: float(c.poisson or name == "modulator")
+                     for name in SOURCES})
+        args.update({syn[name].w: value * nS
+                     for name, value in self.fixed_weights(handles["n"]).items()})
+        return args
 
     def build(self, shape: dict, values: dict | None = None, record: bool = False) -> dict:
-        import brian2 as b2
-        from brian2 import Network, NeuronGroup, StateMonitor, Synapses, TimedArray, ms
+        from brian2 import Hz, Network, SpikeMonitor, StateMonitor, TimedArray, ms, nS, pA
 
-        tm = HopfieldTiming(**shape["timing"])
+        c, w = self.circuit, self.circuit.windows
         B, steps, d, m = shape["B"], shape["steps"], shape["d"], shape["m"]
-        n = d + m if shape["bidirectional"] else d
-        W = tm.steps(tm.window_ms)
-        P1, P2 = tm.steps(tm.T1_ms), tm.steps(tm.T1_ms + tm.T2_ms)
-        R = P2 - tm.steps(tm.read_ms)
-        win = tm.window_ms * ms
+        n, presynaptic = self.units(d, m)
         if values is None:
             values = {"cue": np.zeros((steps, B * n)), "clamp": np.zeros((steps, B * n)),
-                      "q": np.zeros((steps, B)), "lam": np.ones((steps, B)),
-                      "wq": np.zeros((steps, B))}
-        ta = {name: TimedArray(values[name], dt=win, name=f"hop_ta_{name}")
-              for name in ("cue", "clamp", "q", "lam", "wq")}
-        b2.seed(self.seed)
-        ns = {f"hop_ta_{k}": v for k, v in ta.items()}
-        ns.update({"W_steps": W, "P1": P1, "P2": P2, "R": R, "t_ref": tm.t_ref_ms * ms,
-                   "tau_s": tm.tau_s_ms * ms, "gain": tm.gain_per_ms / ms,
-                   "gain_cue": tm.cue_per_ms / ms})
-        units = NeuronGroup(
-            B * n, """
-            ph = timestep(t, dt) % W_steps : integer
-            trial : integer (constant)
-            cue = hop_ta_cue(t, i) * int(ph < P1) + hop_ta_clamp(t, i) * int(ph >= P2) : 1
-            ready = int(t - tlast > t_ref) : 1
-            dv/dt = (gain * I * int(ph >= P1 and ph < P2) + gain_cue * cue) * ready : 1
-            dI/dt = -I / tau_s : 1
-            tlast : second
-            c1 : 1
-            c2 : 1
-            c3 : 1
-            qt = hop_ta_q(t, trial) : 1
-            lam = hop_ta_lam(t, trial) : 1
-            wq = hop_ta_wq(t, trial) : 1
-            """,
-            threshold="v > 1", reset="""
-            v = 0
-            tlast = t
-            c1 += int(ph < P1)
-            c2 += int(ph >= R and ph < P2)
-            c3 += int(ph >= P2)
-            """,
-            events={"off": "v < -1", "store": "ph == W_steps - 1 and qt > 0"},
-            method="euler", namespace=ns, name="hop_units")
-        units.run_on_event("off", """
-            v = 0
-            tlast = t
-            c1 -= int(ph < P1)
-            c2 -= int(ph >= R and ph < P2)
-            c3 -= int(ph >= P2)
-            """)
-        units.trial = np.repeat(np.arange(B), n)
-        units.tlast = -1e9 * ms
-        readout = StateMonitor(units, "c2", record=True, dt=win, when="start", order=-10,
-                               name="hop_readout")
-        units.run_regularly("v = 0\nI = 0\nc1 = 0\nc2 = 0\nc3 = 0", dt=win, when="start",
-                            name="hop_reset")
-        rec = Synapses(
-            units, units, "Wt : 1",
-            on_pre={"on": "I_post += Wt", "off": "I_post -= Wt"},
-            on_post={"store": "Wt = lam_post * Wt + wq_post * (int(c3_post > 0) - "
-                              "int(c3_post < 0)) * (int(c1_pre > 0) - int(c1_pre < 0))"},
-            on_event={"on": "spike", "off": "off", "store": "store"},
-            namespace=ns, name="hop_recurrent")
-        if shape["bidirectional"]:
-            xs, ys = np.meshgrid(np.arange(d), d + np.arange(m), indexing="ij")
-            pre = np.concatenate([xs.ravel(), ys.ravel()])
-            post = np.concatenate([ys.ravel(), xs.ravel()])
-        else:
-            pre, post = (a.ravel() for a in np.meshgrid(np.arange(d), np.arange(d), indexing="ij"))
-        offs = np.arange(B)[:, None] * n
-        rec.connect(i=(offs + pre[None]).ravel(), j=(offs + post[None]).ravel())
-        objects = [units, readout, rec]
-        handles = {"ta": ta, "units": units, "readout": readout, "recurrent": rec}
-        if record:
-            from brian2 import EventMonitor, PopulationRateMonitor, SpikeMonitor
+                      "strength": np.zeros((steps, B))}
+        win = w.steps(w.window_ms) * w.dt_ms * ms
+        ta = {name: TimedArray(values[name], dt=win, name=f"hop_{name}") for name in values}
+        W, R = w.steps(w.window_ms), w.steps(w.read_ms)
+        R0 = R + w.steps(c.release_delay_ms)
+        phase = {"W_steps": W, "R_steps": R, "C_steps": w.steps(c.cue_ms), "R0_steps": R0,
+                 "R1_steps": R0 + w.steps(c.release_ms), **{f"hop_{k}": v for k, v in ta.items()}}
+        step = "timestep(t, dt) % W_steps"
+        shown = f"int({step} < C_steps or {step} >= R_steps)"
+        store = f"int({step} >= R_steps)"
+        release = f"int({step} >= R0_steps and {step} < R1_steps)"
+        n_in = 2 * n * c.neurons_per_input
 
-            handles["record"] = {"units_on": SpikeMonitor(units, name="hop_rec_on"),
-                                 "units_off": EventMonitor(units, "off", name="hop_rec_off"),
-                                 "units_rate": PopulationRateMonitor(units, name="hop_rec_rate")}
-            objects += list(handles["record"].values())
-        net = Network(*objects, name="hop_network")
-        net.run(steps * win + b2.defaultclock.dt, namespace=ns)
-        handles["net"] = net
-        return handles
+        def source(rate, size, name, extra):
+            return neuron_group(size, SpikeSource(rate, check_ms=c.check_ms), name=name,
+                                extra_equations=extra, namespace=phase)
+
+        cue = f"hop_cue(t, column)*{shown}"
+        inputs = source(f"r_in*(1 + polarity*{cue}) + (r_base - r_in)*int({cue} == 0)", B * n_in,
+                        "hop_input", "r_in : Hz (shared, constant)\nr_base : Hz (shared, constant)"
+                        "\npolarity : 1 (constant)\ncolumn : integer (constant)")
+        cell = np.arange(n_in) // c.neurons_per_input           # 0..2n-1: ON units, OFF units
+        inputs.column = (np.arange(B)[:, None] * n + cell[None] % n).ravel()
+        inputs.polarity = np.tile(np.where(cell < n, 1.0, -1.0), B)
+        modulator = source(f"{c.modulator.rate_hz!r}*Hz*hop_strength(t, trial)*{release}",
+                           B * c.modulator.n_neurons, "hop_modulator", "trial : integer (constant)")
+        modulator.trial = np.repeat(np.arange(B), c.modulator.n_neurons)
+        teacher_eqs = ("r_teach : Hz (shared, constant)\npolarity : 1 (constant)\n"
+                       "column : integer (constant)")
+        teacher = source(f"r_teach*{store}*clip(polarity*hop_clamp(t, column), 0, 1)", B * 2 * n,
+                         "hop_teacher", teacher_eqs)
+        teacher_inh = source(f"r_teach*{store}*clip(-polarity*hop_clamp(t, column), 0, 1)",
+                             B * 2 * n, "hop_teacher_inh", teacher_eqs)
+        unit_column = (np.arange(B)[:, None] * n + np.arange(2 * n)[None] % n).ravel()
+        unit_polarity = np.tile(np.where(np.arange(2 * n) < n, 1.0, -1.0), B)
+        for group in (teacher, teacher_inh):
+            group.column, group.polarity = unit_column, unit_polarity
+
+        units = neuron_group(B * 2 * n, c.unit, c.modulator,
+                             RateCode(c.unit_rate_ref_hz, c.unit_trace_ms, baseline=0.5),
+                             name="hop_units")
+        units.polarity = unit_polarity
+        units.I_ext = c.background_pA * pA
+        pair_inh = neuron_group(B * 2 * n, c.interneuron, name="hop_pair_inh")
+        pool = neuron_group(B * c.pool_interneurons, c.interneuron, name="hop_pool_inh")
+
+        rng = np.random.default_rng(0)        # fixed anatomy: delays drawn once per build
+        block = self.recurrent_synapse(presynaptic)
+        recurrent = block.synapses(units, units, name="hop_recurrent")
+        layer = np.arange(2 * n) % n >= d                  # BAM: x cells <-> y cells only
+        connect_trials(recurrent, B, 2 * n, 2 * n,
+                       pairs=np.nonzero(layer[:, None] != layer[None, :]) if self.bidirectional
+                       else None)
+        block.initialize(recurrent, rng=rng)                           # K = 0: an empty memory
+        partner = (np.arange(2 * n) + n) % (2 * n)
+        syn = {
+            "input": fixed_synapses(inputs, units, "hop_input_syn", B, n_in, 2 * n, "g_e",
+                                    pairs=(np.arange(n_in), cell)),
+            "unit_pair": fixed_synapses(units, pair_inh, "hop_unit_pair", B, 2 * n, 2 * n,
+                                        "g_e", one_to_one=True),
+            "pair_unit": fixed_synapses(pair_inh, units, "hop_pair_unit", B, 2 * n, 2 * n, "g_i",
+                                        pairs=(np.arange(2 * n), partner)),
+            "unit_pool": fixed_synapses(units, pool, "hop_unit_pool", B, 2 * n,
+                                        c.pool_interneurons, "g_e", p=c.unit_to_pool_p, rng=rng),
+            "pool_unit": fixed_synapses(pool, units, "hop_pool_unit", B, c.pool_interneurons,
+                                        2 * n, "g_i"),
+            "teacher": fixed_synapses(teacher, units, "hop_teacher_syn", B, 2 * n, 2 * n, "g_e",
+                                      one_to_one=True),
+            "teacher_inh": fixed_synapses(teacher_inh, units, "hop_teacher_inh_syn", B, 2 * n,
+                                          2 * n, "g_i", one_to_one=True),
+        }
+        release_syn = fixed_synapses(modulator, units, "hop_release", B,
+                                     c.modulator.n_neurons, 2 * n, weighted=False,
+                                     **c.modulator.release_model())
+        for name, synapses in syn.items():
+            synapses.delay = (c.delay_ms + c.delay_jitter_ms * rng.random(len(synapses))) * ms
+            synapses.w = self.fixed_weights(n)[name] * nS
+        groups = {"input": inputs, "modulator": modulator, "teacher": teacher,
+                  "teacher_inh": teacher_inh, "units": units, "pair_inh": pair_inh,
+                  "pool_inh": pool}
+        inputs.r_in, inputs.r_base = c.input_rate_hz * Hz, c.input_baseline_hz * Hz
+        teacher.r_teach = teacher_inh.r_teach = c.teacher_rate_hz * Hz
+        for name in SOURCES:
+            groups[name].use_poisson = float(c.poisson or name == "modulator")
+        spikes = {"units": SpikeMonitor(units, name="hop_spikes_units")}
+        for name in ("input", "modulator", "teacher", "pair_inh", "pool_inh"):
+            group = groups[name]
+            spikes[name] = SpikeMonitor(group[:len(group) // B], name=f"hop_spikes_{name}")
+        currents = StateMonitor(units, ["v", "g_e", "g_i"], record=np.arange(2 * n), dt=1 * ms,
+                                name="hop_unit_state")
+        monitors = [*spikes.values(), currents]
+        traces = {}
+        if record:
+            traces["units"] = StateMonitor(units, ["v", "M", "rho"],
+                                           record=np.r_[0:min(n, 2), n:n + min(n, 2)],
+                                           dt=0.5 * ms, name="hop_trace_units")
+            traces["weights"] = StateMonitor(recurrent, "w", record=np.arange(min(n, 4)),
+                                             dt=1 * ms, name="hop_trace_weights")
+            monitors += list(traces.values())
+        net = Network(*groups.values(), recurrent, release_syn, *syn.values(), *monitors,
+                      name="hop_network")
+        return {"B": B, "n": n, "presynaptic": presynaptic, "ta": ta, "groups": groups,
+                "synapses": {**syn, "recurrent": recurrent}, "spikes": spikes,
+                "currents": currents, "traces": traces, "net": net}
 
     def run(self, stream: EventStream, record: bool = False) -> np.ndarray:
-        """Readout (B, T, d): ON - OFF counts of the recall phase of every window."""
-        from .kv_spiking import collect_record
+        """Readout (B, T, m): ON minus OFF spikes of the output units (Hopfield: all; BAM: the
+        y layer) in the readout part of every window's read phase.  ``self.physiology`` then
+        holds the run's physiology and, with ``record``, ``self.recorded`` trial 0's traces."""
+        from .spiking_physiology import circuit_physiology, circuit_record
 
         if stream.d != stream.m and not self.bidirectional:
-            raise ValueError(f"a Hopfield network needs d == m (got d={stream.d}, m={stream.m})")
+            raise ParameterError(f"a Hopfield network needs d == m (got d={stream.d}, "
+                                 f"m={stream.m})")
         if stream.feedback is not None and np.any(stream.feedback):
             raise ParameterError("feedback (recurrent sequence) streams are not available on "
-                                 "the spiking backend")
+                                 "the spiking Hopfield network")
         B, steps = padded(stream.batch, self.device), padded_steps(stream.steps, self.device)
+        w = self.circuit.windows
         shape = {"B": B, "steps": steps, "d": stream.d, "m": stream.m,
-                 "bidirectional": self.bidirectional, "timing": asdict(self.timing),
-                 "dt_ms": self.timing.dt_ms, "record": record, "seed": self.seed}
+                 "bidirectional": self.bidirectional, "circuit": self.circuit.structure(),
+                 "dt_ms": w.dt_ms, "duration_ms": steps * w.window_ms, "record": record,
+                 "rule": self.recurrent_synapse().plasticity_code()}
         handles = run_circuit(self, shape, self.stimulus(stream, B, steps), record)
-        counts = np.asarray(handles["readout"].c2)[:, 1:steps + 1]
-        n = stream.d + stream.m if self.bidirectional else stream.d
-        y_hat = counts.reshape(B, n, steps).transpose(0, 2, 1)[:, :, n - stream.m:]
+        n = handles["n"]
+        monitor = handles["spikes"]["units"]
+        counts = window_counts(np.asarray(monitor.t_), np.asarray(monitor.i), B * 2 * n, steps,
+                               w, w.settle_ms, w.read_ms).reshape(B, 2, n, steps)
+        y_hat = (counts[:, 0] - counts[:, 1]).transpose(0, 2, 1)[:, :, n - stream.m:]
+        self.physiology = circuit_physiology(handles, w, stream, "units", 2 * n, self.circuit.unit)
         if record:
-            self.recorded = collect_record(handles, self.timing)
+            self.recorded = circuit_record(handles, w, self.recorded_traces(handles))
         return y_hat[:stream.batch, :stream.steps]
+
+    @staticmethod
+    def recorded_traces(handles: dict) -> dict:
+        units, weights = handles["traces"]["units"], handles["traces"]["weights"]
+        return {"trace_t": np.asarray(units.t_), "trace_v_mV": np.asarray(units.v_) * 1e3,
+                "trace_M": np.asarray(units.M), "trace_rho": np.asarray(units.rho),
+                "weights_t": np.asarray(weights.t_),
+                "weights_recurrent_nS": np.asarray(weights.w_) * 1e9}

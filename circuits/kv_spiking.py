@@ -1,127 +1,166 @@
 """Key-value memory with three-factor plasticity, spiking realization (Brian2).
 
-The rate twin is :mod:`neurosim.circuits.key_value`; both consume the same
-:class:`~neurosim.events.EventStream` and return y~ of shape (B, T, m).
+The rate twin is :mod:`neurosim.circuits.key_value` (Tyulmankov et al. 2021, eq. 4-17); both
+consume the same :class:`~neurosim.events.EventStream` and return y~ of shape (B, T, m).  This
+is a network of conductance-based neurons built from :mod:`neurosim.blocks`; nothing in it
+computes the rate model's equations -- the agreement between the two is measured.
 
-Batching: the B trials of a stream are B independent copies of the circuit in
-one Network (neuron index = trial * size + unit, synapses only within a trial),
-so one build and one ``run`` serve the whole stream.
+Populations (per trial; the B trials of a stream are B independent copies in one network):
 
-Presentation window (one per event-stream step, ``window`` = T1 + T2 + T3):
+- **input**: ``neurons_per_input`` ON and as many OFF :class:`SpikeSource` cells per input
+  dimension, firing at r0 (1 + x_j) and r0 (1 - x_j) (push-pull; an occluded entry, x = 0,
+  leaves both at baseline r0; Poisson or regular trains);
+- **hidden**: N two-compartment :class:`Pyramidal` cells.  Their somata receive the input
+  through the plastic key synapses; their apical dendrites receive the **gating** input, one
+  :class:`SpikeSource` per cell that fires a short burst at the start of the store phase where
+  the stream's local third factor gamma_t,i = 1; a strong enough burst triggers a dendritic
+  plateau (the local third factor).  Every hidden cell carries the concentration M of the
+  **neuromodulator**, released by ``modulator.n_neurons`` cells firing at q_t x their rate
+  during the store phase (the global third factor);
+- **hidden interneurons**: fast-spiking cells driven by the input (feedforward inhibition,
+  which cancels the push-pull code's constant total drive) and by the hidden cells (feedback
+  inhibition), inhibiting every hidden cell: the winner-take-all of eq. 4 is made by these
+  cells; its sharpness (the rate model's beta) is set by the gains below, not by a formula;
+- **output**: an ON and an OFF LIF cell per output dimension, receiving the hidden cells
+  through the plastic value synapses, plus **output interneurons** (feedforward from the
+  hidden layer, feedback from the output) that cancel the value synapses' common drive;
+- **teacher**: during a store (q > 0) the output is clamped to y by an excitatory teacher
+  cell per output cell (firing for the cell whose sign is y_j) and an inhibitory one (for the
+  other cell of the pair): push-pull teaching.
 
-- T1, *integration*: the input spike trains of x_t arrive. Encoding: per input
-  dimension an ON and an OFF neuron with rates r0 (1 + x) and r0 (1 - x), so
-  x = +1 -> ON at 2 r0, OFF silent; -1 the reverse; 0 (occluded) -> both at
-  the baseline r0. ``poisson=False``: regular trains (an integrate-and-fire
-  clock with a random phase per window, so the count is exact); True:
-  Poisson trains. Each input keeps a rate trace a_j = count / (r0 T1) in
-  {0, 1, 2} (regular) and each hidden neuron a dendritic potential
-  u_i = 1/2 sum_j w_ij a_j, which equals (K x)_i because the OFF synapse of a
-  dimension always carries minus the ON synapse's weight (see the key rule).
-- T2, *read*: hidden neurons fire as exponential escape-rate (Poisson)
-  neurons, rate_i = r_hidden exp(beta u_i - c) / Z with Z = sum_k exp(beta u_k - c)
-  over the trial's hidden layer: a shared inhibitory pool divides every rate by
-  the population's summed drive (divisive normalization, a Brian2 summed
-  variable updated once per time step; c = max(0, beta n - 600), n the number
-  of non-zero inputs, is a feedforward-inhibition offset that only prevents
-  floating-point overflow). So the spike *shares* of the hidden layer are
-  exactly softmax(beta K x) in expectation, whatever the total rate -- the
-  soft winner-take-all of the rate model (eq. 4) -- and the total rate is the
-  constant r_hidden. We chose this normalized escape-rate population over
-  lateral inhibition because lateral-inhibition dynamics give a k-WTA whose
-  shares depend on time constants and gains, not a softmax with a known beta.
-  Output units integrate the hidden spikes through the value weights V (a
-  perfect integrator emitting an ON spike when v > theta and an OFF event when
-  v < -theta); the readout y~ is the ON minus OFF count in T2 (eq. 5, up to a
-  positive factor), scored by its sign (eq. 18). At the onset of T3 the
-  integrator is reset (the clamp overrides the state left by the read).
-- end of T2, *dendritic plateau*: where gamma_t,i q_t > 0 the hidden neuron
-  emits a plateau event that updates all its input (key) synapses by the gated
-  pre-only rule w <- w + eta (x_j - w), eta = min(1, (1 - S_i) q_t gamma_t,i)
-  and x_j = clip(a_j - 1, -1, 1) (the presynaptic rate deviation from
-  baseline: +-1, 0 when occluded) -- eq. 9; the dendritic potential moves by
-  1/2 dw a_j, so u becomes K_new x.
-- T3, *store*: the hidden layer fires again (now softmax(beta K_new x), eq. 10)
-  and the output is clamped to the target: units are driven at r_clamp
-  towards ON (y = +1) or OFF (y = -1) and ignore the hidden input. At the end
-  of T3, in every window with q_t > 0, each hidden neuron emits a
-  consolidation event that updates its outgoing value synapses with the
-  presynaptic share h'_i = n_i / (r_hidden T3) (its T3 spike count over the
-  expected total) and the postsynaptic clamp trace y_j = count / (r_clamp T3):
-  gated Hebbian V <- V + eta (y h' - V) (eq. 11), or passive
-  V <- lambda_t V + q eta~ y h' with lambda_t = 1 - q (1 - decay) (eq. 13, 16).
-  Flashbulb metaplasticity (eq. 17): S_i <- 1 where (1 - S_i) q gamma_i > 1.
-  ``value_write="slot"`` (TVT's slot memory, the paper's appendix B): the
-  gated column is set to the clamp trace, V <- V + eta (y - V).
+Presentation window (one per stream step): ``read_ms`` with x_t shown, the readout being
+the output's ON minus OFF spike counts in [``settle_ms``, ``read_ms``) (eq. 5, scored by
+its sign, eq. 18), then ``store_ms`` with x_t still shown, the gating burst, the
+neuromodulator release (q_t) and the teacher (if q_t > 0).
 
-The read gain beta is a TimedArray per trial and window. ``similarity="cosine"``
-(TVT: softmax of beta times the cosine similarity) uses the gain
-beta / sqrt(d n): exact when every stored key row is a full +-1 key or empty
-(norm sqrt(d) or 0), which holds for TVT's slot writes (eta in {0, 1}) of +-1
-patterns.
+Plasticity (one :class:`~neurosim.blocks.ThreeFactorSynapse` per projection, from the
+same :class:`~neurosim.plasticity.ThreeFactorRule` objects as the rate circuit): key synapses
+relax towards the pre-only target w_max (1 + x_j) / 2 while the hidden cell's dendrite is in a
+plateau, at a rate set by M (eq. 9); value synapses relax towards w_max (1 + y_k h'_i) / 2,
+h'_i the hidden cell's rate over ``hidden_rate_ref_hz``, while the presynaptic hidden cell's
+dendrite is in a plateau (eq. 11; or the passive rule of eq. 16, or TVT's slot write).  With
+stability (eq. 17) a plateau that meets a flashbulb concentration M > ``stable_above`` makes
+the synapses stable.  The key write happens during the plateau, so the gated cell wins the
+store phase's competition with its new key, as h' = softmax(beta K_new x) does (eq. 10).
 
-All weight updates happen once per window at these two events (not per spike),
-from the traces accumulated during the window: this is exactly the rate
-model's order (read before plasticity, key write, then value write with the
-new keys). Randomness in the spiking realization: Poisson hidden spikes (and
-Poisson inputs if chosen). In cpp_standalone the random seed is fixed per
-build (``seed``), so repeated runs of one build draw the same noise sequence.
+Every synapse has one sign (excitatory synapses target ``g_e``, interneurons ``g_i``);
+transmission delays are ``delay_ms`` plus a uniform jitter of ``delay_jitter_ms`` per synapse.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 
-from neurosim.circuits.key_value import KeyValueParameters
+from neurosim.blocks import (LIF, Neuromodulator, Pyramidal, RateCode, SpikeSource,
+                             ThreeFactorSynapse, neuron_group)
 from neurosim.events import EventStream
 from neurosim.protocol import ParameterError
 
+from .key_value import KeyValueParameters
+from .spiking_windows import (Windows, padded, padded_steps, run_circuit, window_counts,
+                              window_rows)
+from .spiking_wiring import connect_trials, fixed_synapses
 
-def window_rows(a: np.ndarray) -> np.ndarray:
-    """(B, steps, n) -> (steps, B * n): one TimedArray row per window, trial-major columns."""
-    return np.ascontiguousarray(a.transpose(1, 0, 2).reshape(a.shape[1], -1))
+REFERENCE_DIMENSION = 40      # the input dimension at which the gains below were set
+SOURCES = ("input", "gate", "modulator", "teacher", "teacher_inh")
+INSTRUCTIONS = ("gate", "teacher", "teacher_inh")
+HIDDEN = Pyramidal(C_pF=200.0, g_L_nS=10.0, V_th_mV=-51.0, t_ref_ms=4.0, escape_mV=0.3,
+                   escape_rate_hz=20.0, ahp_mV=0.2, C_d_pF=50.0, g_Ld_nS=10.0, g_c_nS=15.0,
+                   plateau_ms=30.0)
+INTERNEURON = LIF(C_pF=100.0, g_L_nS=10.0, t_ref_ms=1.0, V_reset_mV=-65.0, tau_i_ms=5.0)
 
 
 @dataclass(frozen=True)
-class WindowTiming:
-    """A presentation window of three phases (time in ms) on a clock of dt_ms."""
+class KVCircuit:
+    """Sizes, neuron models, rates and gains of the spiking key-value memory (units in the
+    names).  Fields listed in ``RUN_TIME`` travel to a compiled build through ``run_args``;
+    the others define the build."""
 
-    dt_ms: float = 0.1
-    T1_ms: float = 5.0
-    T2_ms: float = 10.0
-    T3_ms: float = 6.0
+    windows: Windows = Windows(read_ms=60.0, settle_ms=15.0, store_ms=60.0)
+    neurons_per_input: int = 8
+    input_rate_hz: float = 40.0
+    input_baseline_hz: float = 5.0
+    input_trace_ms: float = 30.0
+    hidden: Pyramidal = HIDDEN
+    hidden_rate_ref_hz: float = 50.0
+    hidden_trace_ms: float = 20.0
+    output_trace_ms: float = 20.0
+    interneuron: LIF = INTERNEURON
+    hidden_interneurons: int = 100
+    input_to_inhibition_p: float = 0.1
+    hidden_to_inhibition_p: float = 0.5
+    output: LIF = LIF(t_ref_ms=5.0)
+    output_interneurons: int = 20
+    modulator: Neuromodulator = Neuromodulator()
+    key_w_max_nS: float = 0.3
+    value_w_max_nS: float = 30.0
+    conversion_per_ms: float = 0.1
+    stable_above: float = 3.0
+    gate_delay_ms: float = 25.0
+    gate_ms: float = 10.0
+    gate_rate_hz: float = 400.0
+    gate_w_nS: float = 40.0
+    teacher_rate_hz: float = 100.0
+    teacher_w_nS: float = 20.0
+    teacher_inhibition_w_nS: float = 150.0
+    input_to_inhibition_nS: float = 0.01
+    hidden_to_inhibition_nS: float = 6.0
+    inhibition_to_hidden_nS: float = 0.2
+    hidden_to_output_inhibition_nS: float = 0.5
+    output_to_output_inhibition_nS: float = 0.1
+    output_inhibition_to_output_nS: float = 0.2
+    delay_ms: float = 1.0
+    delay_jitter_ms: float = 1.0
+    poisson: bool = True
+    instruction_poisson: bool = False
 
-    def steps(self, ms: float) -> int:
-        count = ms / self.dt_ms
-        if abs(count - round(count)) > 1e-9:
-            raise ParameterError(f"{ms} ms is not a multiple of dt = {self.dt_ms} ms")
-        return int(round(count))
+    RUN_TIME = ("input_rate_hz", "input_baseline_hz", "input_trace_ms", "hidden_rate_ref_hz",
+                "hidden_trace_ms", "output_trace_ms",
+                "key_w_max_nS", "value_w_max_nS", "conversion_per_ms", "stable_above",
+                "gate_rate_hz", "gate_w_nS", "teacher_rate_hz", "teacher_w_nS",
+                "teacher_inhibition_w_nS", "input_to_inhibition_nS", "hidden_to_inhibition_nS",
+                "inhibition_to_hidden_nS", "hidden_to_output_inhibition_nS",
+                "output_to_output_inhibition_nS", "output_inhibition_to_output_nS", "poisson",
+                "instruction_poisson")
+
+    def __post_init__(self):
+        counts = ("neurons_per_input", "hidden_interneurons", "output_interneurons")
+        for name in counts:
+            if getattr(self, name) < 1:
+                raise ParameterError(f"{name} must be >= 1")
+        for name in ("input_to_inhibition_p", "hidden_to_inhibition_p"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ParameterError(f"{name} must lie in (0, 1]")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and value < 0:
+                raise ParameterError(f"{f.name} must be >= 0 (got {value})")
+        if not (0 < self.gate_ms and self.gate_delay_ms + self.gate_ms <= self.windows.store_ms):
+            raise ParameterError("the gating burst (gate_delay_ms + gate_ms) must end within "
+                                 "the store phase")
+        self.windows.steps(self.gate_ms)
+        self.windows.steps(self.gate_delay_ms)
+
+    def structure(self) -> dict:
+        """What defines a build: every field but the run-time ones."""
+        return {k: v for k, v in asdict(self).items() if k not in self.RUN_TIME}
 
     @property
-    def window_ms(self) -> float:
-        return self.T1_ms + self.T2_ms + self.T3_ms
-
-
-@dataclass(frozen=True)
-class KVTiming(WindowTiming):
-    """Window layout and rates (time in ms, rates in Hz): T1 input integration,
-    T2 read (readout counted here), T3 store (output clamped)."""
-
-    r0_hz: float = 200.0    # baseline input rate; r0 * T1 = expected baseline count
-    r_hidden_hz: float = 3000.0   # total hidden-layer rate per trial
-    r_clamp_hz: float = 1000.0    # output clamp rate
-    theta: float = 0.5      # output integrator threshold (in units of V)
+    def check_ms(self) -> float:
+        """Grid on which the sources' rates may change: the phase boundaries."""
+        w = self.windows
+        return float(np.gcd.reduce([int(round(x / w.dt_ms)) for x in
+                                    (w.read_ms, w.store_ms, self.gate_delay_ms, self.gate_ms)])
+                     * w.dt_ms)
 
 
 @dataclass
 class SpikingKeyValueMemory(KeyValueParameters):
-    """N hidden neurons; the parameters of the rate :class:`KeyValueMemory`
-    (validated by the same base class), plus the spike encoding (``poisson``),
-    the timing and the Brian2 device."""
+    """N hidden cells; the parameters of the rate :class:`KeyValueMemory` (validated by the same
+    base class, rules included), plus the circuit, the Brian2 device and the noise seed."""
 
-    poisson: bool = False
-    timing: KVTiming = KVTiming()
+    circuit: KVCircuit = field(default_factory=KVCircuit)
     device: str = "runtime"
     seed: int = 0
 
@@ -131,264 +170,244 @@ class SpikingKeyValueMemory(KeyValueParameters):
             raise ParameterError("spiking key-value memory: the cosine read is available with "
                                  "value_write='slot' (TVT) only")
 
+    # ------------------------------------------------------------------ synapses
+    def key_synapse(self, d: int = REFERENCE_DIMENSION) -> ThreeFactorSynapse:
+        """Input -> hidden synapses; their conductance scales as 40 / d (``key_w_max_nS`` is
+        the value at d = 40), so a pattern drives a hidden cell alike at every d."""
+        c = self.circuit
+        return ThreeFactorSynapse(self.key_rule,
+                                  w_max_nS=c.key_w_max_nS * REFERENCE_DIMENSION / d,
+                                  conversion_per_ms=c.conversion_per_ms, hidden_side="post",
+                                  stable_above=c.stable_above if self.stability else None,
+                                  delay_ms=c.delay_ms, delay_jitter_ms=c.delay_jitter_ms)
+
+    def value_synapse(self) -> ThreeFactorSynapse:
+        c = self.circuit
+        coding = "complementary" if self.value_rule.decay == "passive" else "rectified"
+        return ThreeFactorSynapse(self.value_rule, w_max_nS=c.value_w_max_nS,
+                                  conversion_per_ms=c.conversion_per_ms, hidden_side="pre",
+                                  coding=coding,
+                                  stable_above=c.stable_above if self.stability else None,
+                                  delay_ms=c.delay_ms, delay_jitter_ms=c.delay_jitter_ms)
+
     # ------------------------------------------------------------------ inputs
     def stimulus(self, stream: EventStream, B: int, steps: int) -> dict[str, np.ndarray]:
-        """TimedArray values (rows: windows) for a stream padded to B trials and
-        ``steps`` windows (padding: silent windows and trials, q = 0)."""
+        """TimedArray rows (one per window) of a stream padded to B trials and ``steps``
+        windows: inputs x, gates gamma, neuromodulation q, teacher clamp y (where q > 0)."""
         full = stream.padded(B, steps)
-        x, y, q, gate, d = full.x, full.y, full.q, full.gate, stream.d
-        rates = np.concatenate([1.0 + x, 1.0 - x], axis=2)            # (B, steps, 2d): ON, OFF
-        active = (x != 0).sum(axis=2)
-        if self.similarity == "cosine":   # rows of K are +-1 keys (norm sqrt(d)) or empty
-            gain = self.beta / np.sqrt(np.maximum(d * active, 1))
-        else:
-            gain = np.full((B, steps), float(self.beta))
-        shift = np.maximum(0.0, gain * active - 600.0)
-        clamp = y * (q > 0)[..., None]
-        return {"rate": window_rows(rates), "eta": window_rows(q[..., None] * gate),
-                "q": np.ascontiguousarray(q.T), "shift": np.ascontiguousarray(shift.T),
-                "gain": np.ascontiguousarray(gain.T), "clamp": window_rows(clamp)}
+        return {"x": window_rows(full.x), "gate": window_rows(full.gate.astype(float)),
+                "q": np.ascontiguousarray(full.q.T),
+                "clamp": window_rows(full.y * (full.q > 0)[..., None])}
 
-    def parameters(self) -> dict[str, float]:
-        return {"slot": float(self.value_write == "slot"),
-                "passive": float(self.value_write == "passive"),
-                "decay": float(self.decay), "vrate": float(self.value_rate),
-                "use_S": float(self.stability), "poisson": float(self.poisson)}
+    def run_args(self, handles: dict, values: dict) -> dict:
+        """TimedArray values and every run-time parameter of the circuit (rates, gains, the
+        plastic synapses' rules): one build serves them all."""
+        from brian2 import Hz, ms, nS
+
+        c = self.circuit
+        groups, syn = handles["groups"], handles["synapses"]
+        args = {handles["ta"][name]: values[name] for name in handles["ta"]}
+        args.update(self.key_synapse(handles["d"]).run_args(syn["keys"]))
+        args.update(self.value_synapse().run_args(syn["values"]))
+        args.update({groups["input"].r_in: c.input_rate_hz * Hz,
+                     groups["input"].r_base: c.input_baseline_hz * Hz,
+                     groups["input"].r_ref: c.input_rate_hz * Hz,
+                     groups["input"].tau_rho: c.input_trace_ms * ms,
+                     groups["hidden"].r_ref: c.hidden_rate_ref_hz * Hz,
+                     groups["hidden"].tau_rho: c.hidden_trace_ms * ms,
+                     groups["output"].r_ref: c.teacher_rate_hz / 2 * Hz,
+                     groups["output"].tau_rho: c.output_trace_ms * ms,
+                     groups["gate"].r_gate: c.gate_rate_hz * Hz,
+                     groups["teacher"].r_teach: c.teacher_rate_hz * Hz,
+                     groups["teacher_inh"].r_teach: c.teacher_rate_hz * Hz})
+        args.update({groups[name].use_poisson: self.source_is_poisson(name) for name in SOURCES})
+        args.update({syn[name].w: value * nS
+                     for name, value in self.fixed_weights(handles["d"]).items()})
+        return args
+
+    def source_is_poisson(self, name: str) -> float:
+        """1.0 for Poisson trains, 0.0 for regular ones: the stimulus inputs follow ``poisson``,
+        the instructive pathways (gating burst, teacher) ``instruction_poisson``, the
+        neuromodulatory cells are always Poisson."""
+        c = self.circuit
+        if name == "modulator":
+            return 1.0
+        return float(c.instruction_poisson if name in INSTRUCTIONS else c.poisson)
+
+    def fixed_weights(self, d: int) -> dict[str, float]:
+        """Conductances (nS) of the non-plastic projections, by projection name (input ->
+        interneuron scaled as 40 / d, like the key synapses)."""
+        c = self.circuit
+        return {"gate": c.gate_w_nS, "teacher": c.teacher_w_nS,
+                "teacher_inh": c.teacher_inhibition_w_nS,
+                "input_inh": c.input_to_inhibition_nS * REFERENCE_DIMENSION / d,
+                "hidden_inh": c.hidden_to_inhibition_nS, "inh_hidden": c.inhibition_to_hidden_nS,
+                "hidden_out_inh": c.hidden_to_output_inhibition_nS,
+                "out_out_inh": c.output_to_output_inhibition_nS,
+                "out_inh_out": c.output_inhibition_to_output_nS}
 
     # ------------------------------------------------------------------ circuit
     def build(self, shape: dict, values: dict | None = None, record: bool = False) -> dict:
-        """Create the Brian2 objects for ``shape`` (B, steps, d, m, N, timing) and
-        run the network (under a standalone device this only records the run).
-        ``values``: TimedArray values and parameters (None: placeholders)."""
-        import brian2 as b2
-        from brian2 import Network, NeuronGroup, StateMonitor, Synapses, TimedArray, ms
+        """Create the Brian2 network for ``shape`` (B, steps, d, m, N; the circuit) with
+        placeholder (``values=None``) or given stimulus values; returns its handles."""
+        from brian2 import Hz, Network, SpikeMonitor, StateMonitor, TimedArray, ms, nS
 
-        tm = KVTiming(**shape["timing"])
+        c = self.circuit
         B, steps, d, m, N = shape["B"], shape["steps"], shape["d"], shape["m"], shape["N"]
-        W = tm.steps(tm.window_ms)
-        P1, P2 = tm.steps(tm.T1_ms), tm.steps(tm.T1_ms + tm.T2_ms)
-        win = tm.window_ms * ms
+        w = c.windows
+        win = w.steps(w.window_ms) * w.dt_ms * ms
         if values is None:
-            values = {"rate": np.ones((steps, B * 2 * d)), "eta": np.zeros((steps, B * N)),
-                      "q": np.zeros((steps, B)), "shift": np.zeros((steps, B)),
-                      "gain": np.ones((steps, B)),
-                      "clamp": np.zeros((steps, B * m)), **self.parameters()}
-        ta = {name: TimedArray(values[name], dt=win, name=f"kv_ta_{name}")
-              for name in ("rate", "eta", "q", "shift", "gain", "clamp")}
-        b2.seed(self.seed)
-        count0 = tm.r0_hz * tm.T1_ms * 1e-3
-        ns = {"kv_ta_rate": ta["rate"], "kv_ta_eta": ta["eta"], "kv_ta_q": ta["q"],
-              "kv_ta_shift": ta["shift"], "kv_ta_clamp": ta["clamp"], "kv_ta_gain": ta["gain"],
-              "W_steps": W, "P1": P1, "P2": P2, "count0": count0,
-              "r0": tm.r0_hz * b2.Hz, "r_hidden": tm.r_hidden_hz * b2.Hz,
-              "r_clamp": tm.r_clamp_hz * b2.Hz, "theta": tm.theta,
-              "inv_n3": 1.0 / (tm.r_hidden_hz * tm.T3_ms * 1e-3),
-              "inv_c3": tm.theta / (tm.r_clamp_hz * tm.T3_ms * 1e-3)}
+            values = {"x": np.zeros((steps, B * d)), "gate": np.zeros((steps, B * N)),
+                      "q": np.zeros((steps, B)), "clamp": np.zeros((steps, B * m))}
+        ta = {name: TimedArray(values[name], dt=win, name=f"kv_{name}")
+              for name in ("x", "gate", "q", "clamp")}
+        W, R = w.steps(w.window_ms), w.steps(w.read_ms)
+        G0 = w.steps(w.read_ms + c.gate_delay_ms)
+        phase = {"W_steps": W, "R_steps": R, "G0_steps": G0, "G1_steps": G0 + w.steps(c.gate_ms),
+                 **{f"kv_{k}": v for k, v in ta.items()}}
+        store = "int(timestep(t, dt) % W_steps >= R_steps)"
+        gating = ("int(timestep(t, dt) % W_steps >= G0_steps and "
+                  "timestep(t, dt) % W_steps < G1_steps)")
+        n_in = 2 * d * c.neurons_per_input
+        check = c.check_ms
 
-        inputs = NeuronGroup(
-            B * 2 * d, """
-            ph = timestep(t, dt) % W_steps : integer
-            f = kv_ta_rate(t, i) : 1
-            dv/dt = f * r0 * int(ph < P1) : 1
-            a : 1
-            use_poisson : 1 (shared, constant)
-            """,
-            threshold="ph < P1 and ((use_poisson == 0 and v > 1) or "
-                      "(use_poisson > 0 and rand() < f * r0 * dt))",
-            reset="v -= 1.0 * (use_poisson == 0)\na += 1.0 / count0",
-            method="euler", namespace=ns, name="kv_input")
-        inputs.use_poisson = values["poisson"]
-        inputs.run_regularly("a = 0\nv = 0.05 + 0.9 * rand()", dt=win, when="start",
-                             name="kv_input_reset")
+        def source(rate, n, name, extra="", code=None):
+            return neuron_group(n, SpikeSource(rate, check_ms=check), *(code or ()), name=name,
+                                extra_equations=extra, namespace=phase)
 
-        hidden = NeuronGroup(
-            B * N, """
-            ph = timestep(t, dt) % W_steps : integer
-            trial : integer (constant)
-            u : 1
-            S : 1
-            n3 : 1
-            Z : 1 (linked)
-            eta_raw = kv_ta_eta(t, i) : 1
-            eta = clip(eta_raw * (1 - use_S * S), 0, 1e12) : 1
-            qt = kv_ta_q(t, trial) : 1
-            shift = kv_ta_shift(t, trial) : 1
-            gain = kv_ta_gain(t, trial) : 1
-            use_S : 1 (shared, constant)
-            """,
-            threshold="ph >= P1 and rand() < r_hidden * dt * exp(gain * u - shift) / Z",
-            reset="n3 += int(ph >= P2)",
-            events={"plateau": "ph == P2 - 1 and eta > 0",
-                    "consolidate": "ph == W_steps - 1 and qt > 0"},
-            namespace=ns, name="kv_hidden")
-        hidden.trial = np.repeat(np.arange(B), N)
-        hidden.use_S = values["use_S"]
-        hidden.run_on_event("consolidate", "S = S + use_S * (1 - S) * int(eta > 1)")
-        hidden.run_regularly("u = 0\nn3 = 0", dt=win, when="start", name="kv_hidden_reset")
+        inputs = source("r_in*(1 + polarity*kv_x(t, column)) + (r_base - r_in)*int(kv_x(t, column) == 0)",
+                        B * n_in, "kv_input",
+                        "r_in : Hz (shared, constant)\nr_base : Hz (shared, constant)\n"
+                        "column : integer (constant)",
+                        [RateCode(c.input_rate_hz, c.input_trace_ms, baseline=1.0)])
+        per_dim = np.arange(n_in) // c.neurons_per_input          # 0..2d-1: ON dims, OFF dims
+        inputs.column = (np.arange(B)[:, None] * d + per_dim[None] % d).ravel()
+        inputs.polarity = np.tile(np.where(per_dim < d, 1.0, -1.0), B)
+        gate = source(f"r_gate*kv_gate(t, i)*{gating}", B * N, "kv_gate",
+                      "r_gate : Hz (shared, constant)")
+        modulator = source(f"{c.modulator.rate_hz!r}*Hz*kv_q(t, trial)*{store}",
+                           B * c.modulator.n_neurons, "kv_modulator",
+                           "trial : integer (constant)")
+        modulator.trial = np.repeat(np.arange(B), c.modulator.n_neurons)
+        teacher_eqs = "r_teach : Hz (shared, constant)\npolarity : 1 (constant)\ncolumn : integer (constant)"
+        teacher = source(f"r_teach*{store}*clip(polarity*kv_clamp(t, column), 0, 1)", B * 2 * m,
+                         "kv_teacher", teacher_eqs)
+        teacher_inh = source(f"r_teach*{store}*clip(-polarity*kv_clamp(t, column), 0, 1)",
+                             B * 2 * m, "kv_teacher_inh", teacher_eqs)
+        out_column = (np.arange(B)[:, None] * m + np.arange(2 * m)[None] % m).ravel()
+        out_polarity = np.tile(np.where(np.arange(2 * m) < m, 1.0, -1.0), B)
+        for group in (teacher, teacher_inh):
+            group.column, group.polarity = out_column, out_polarity
 
-        pool = NeuronGroup(B, "Z : 1", name="kv_pool")
-        normalize = Synapses(hidden, pool, "Z_post = exp(gain_pre * u_pre - shift_pre) : 1 (summed)",
-                             name="kv_normalize")
-        normalize.connect(i=np.arange(B * N), j=np.repeat(np.arange(B), N))
-        hidden.Z = b2.linked_var(pool, "Z", index=np.repeat(np.arange(B), N))
+        hidden = neuron_group(B * N, c.hidden, c.modulator,
+                              RateCode(c.hidden_rate_ref_hz, c.hidden_trace_ms), name="kv_hidden")
+        hidden_inh = neuron_group(B * c.hidden_interneurons, c.interneuron, name="kv_hidden_inh")
+        output = neuron_group(B * 2 * m, c.output,
+                              RateCode(c.teacher_rate_hz / 2, c.output_trace_ms, baseline=1.0),
+                              name="kv_output")
+        output.polarity = out_polarity
+        output_inh = neuron_group(B * c.output_interneurons, c.interneuron, name="kv_output_inh")
 
-        output = NeuronGroup(
-            B * m, """
-            ph = timestep(t, dt) % W_steps : integer
-            dv/dt = r_clamp * kv_ta_clamp(t, i) * int(ph >= P2) : 1
-            c2 : 1
-            c3 : 1
-            """,
-            threshold="v > theta", reset="v -= theta\nc2 += int(ph >= P1 and ph < P2)\n"
-                                         "c3 += int(ph >= P2)",
-            events={"off": "v < -theta", "clamp_onset": "ph == P2"}, method="euler",
-            namespace=ns, name="kv_output")
-        # the clamp overrides the state left by the read phase
-        output.run_on_event("clamp_onset", "v = 0")
-        output.run_on_event("off", "v += theta\nc2 -= int(ph >= P1 and ph < P2)\nc3 -= int(ph >= P2)")
-        readout = StateMonitor(output, "c2", record=True, dt=win, when="start", order=-10,
-                               name="kv_readout")
-        output.run_regularly("v = 0\nc2 = 0\nc3 = 0", dt=win, when="start",
-                             name="kv_output_reset")
-
-        keys = Synapses(
-            inputs, hidden, "w : 1",
-            on_pre={"pre": "u_post += 0.5 * w / count0"},
-            on_post={"plateau": """
-                dw = clip(eta_post, 0, 1) * (clip(a_pre - 1, -1, 1) - w)
-                u_post += 0.5 * dw * a_pre
-                w += dw
-                """},
-            on_event={"pre": "spike", "plateau": "plateau"}, namespace=ns, name="kv_keys")
-        pre_k, post_k = np.meshgrid(np.arange(2 * d), np.arange(N), indexing="ij")
-        offs = np.arange(B)[:, None]
-        keys.connect(i=(offs * 2 * d + pre_k.ravel()[None]).ravel(),
-                     j=(offs * N + post_k.ravel()[None]).ravel())
-
-        vals = Synapses(
-            hidden, output, """
-            V : 1
-            slot : 1 (shared, constant)
-            passive : 1 (shared, constant)
-            decay : 1 (shared, constant)
-            vrate : 1 (shared, constant)
-            """,
-            on_pre={"pre": "v_post += V * int(ph_post < P2)",
-                    "learn": """
-                yh = c3_post * inv_c3 * (slot + (1 - slot) * n3_pre * inv_n3)
-                lam = 1 - qt_pre * (1 - decay)
-                V = passive * (lam * V + qt_pre * vrate * yh) + (1 - passive) * (V + clip(eta_pre, 0, 1) * (yh - V))
-                """},
-            on_event={"pre": "spike", "learn": "consolidate"}, namespace=ns, name="kv_values")
-        pre_v, post_v = np.meshgrid(np.arange(N), np.arange(m), indexing="ij")
-        vals.connect(i=(offs * N + pre_v.ravel()[None]).ravel(),
-                     j=(offs * m + post_v.ravel()[None]).ravel())
-        vals.slot = values["slot"]
-        vals.passive = values["passive"]
-        vals.decay = values["decay"]
-        vals.vrate = values["vrate"]
-
-        objects = [inputs, hidden, pool, normalize, output, readout, keys, vals]
-        handles = {"ta": ta, "inputs": inputs, "hidden": hidden, "values": vals,
-                   "readout": readout, "keys": keys, "output": output}
+        rng = np.random.default_rng(0)        # fixed anatomy: delays drawn once per build
+        keys = self.key_synapse(d).synapses(inputs, hidden, name="kv_keys")
+        connect_trials(keys, B, n_in, N)
+        self.key_synapse(d).initialize(keys, rng=rng)              # K = 0: empty slots
+        vals = self.value_synapse().synapses(hidden, output, name="kv_values")
+        connect_trials(vals, B, N, 2 * m)
+        self.value_synapse().initialize(vals, rng=rng)
+        release = fixed_synapses(modulator, hidden, "kv_release", B, c.modulator.n_neurons, N,
+                                 on_pre="M_post += release", weighted=False,
+                                 namespace={"release": c.modulator.release})
+        syn = {
+            "gate": fixed_synapses(gate, hidden, "kv_gate_syn", B, N, N, "g_d", one_to_one=True),
+            "teacher": fixed_synapses(teacher, output, "kv_teacher_syn", B, 2 * m, 2 * m, "g_e",
+                                      one_to_one=True),
+            "teacher_inh": fixed_synapses(teacher_inh, output, "kv_teacher_inh_syn", B, 2 * m,
+                                          2 * m, "g_i", one_to_one=True),
+            "input_inh": fixed_synapses(inputs, hidden_inh, "kv_input_inh", B, n_in,
+                                        c.hidden_interneurons, "g_e", p=c.input_to_inhibition_p,
+                                        rng=rng),
+            "hidden_inh": fixed_synapses(hidden, hidden_inh, "kv_hidden_inh_syn", B, N,
+                                         c.hidden_interneurons, "g_e",
+                                         p=c.hidden_to_inhibition_p, rng=rng),
+            "inh_hidden": fixed_synapses(hidden_inh, hidden, "kv_inh_hidden", B,
+                                         c.hidden_interneurons, N, "g_i"),
+            "hidden_out_inh": fixed_synapses(hidden, output_inh, "kv_hidden_out_inh", B, N,
+                                             c.output_interneurons, "g_e"),
+            "out_out_inh": fixed_synapses(output, output_inh, "kv_out_out_inh", B, 2 * m,
+                                          c.output_interneurons, "g_e"),
+            "out_inh_out": fixed_synapses(output_inh, output, "kv_out_inh_out", B,
+                                          c.output_interneurons, 2 * m, "g_i"),
+        }
+        for name, synapses in syn.items():
+            synapses.delay = (c.delay_ms + c.delay_jitter_ms * rng.random(len(synapses))) * ms
+            synapses.w = self.fixed_weights(d)[name] * nS
+        groups = {"input": inputs, "gate": gate, "modulator": modulator, "teacher": teacher,
+                  "teacher_inh": teacher_inh, "hidden": hidden, "hidden_inh": hidden_inh,
+                  "output": output, "output_inh": output_inh}
+        inputs.r_in, inputs.r_base = c.input_rate_hz * Hz, c.input_baseline_hz * Hz
+        gate.r_gate = c.gate_rate_hz * Hz
+        teacher.r_teach = teacher_inh.r_teach = c.teacher_rate_hz * Hz
+        for name in SOURCES:
+            groups[name].use_poisson = self.source_is_poisson(name)
+        # the readout (all trials) and the physiology (trial 0 of every population)
+        spikes = {"output": SpikeMonitor(output, name="kv_spikes_output"),
+                  "hidden": SpikeMonitor(hidden, name="kv_spikes_hidden")}
+        for name in ("input", "gate", "modulator", "hidden_inh", "output_inh", "teacher"):
+            group = groups[name]
+            spikes[name] = SpikeMonitor(group[:len(group) // B], name=f"kv_spikes_{name}")
+        currents = StateMonitor(hidden, ["v", "g_e", "g_i"], record=np.arange(N), dt=1 * ms,
+                                name="kv_hidden_state")
+        monitors = [*spikes.values(), currents]
+        traces = {}
         if record:
-            from brian2 import EventMonitor, PopulationRateMonitor, SpikeMonitor
-
-            handles["record"] = {
-                "input": SpikeMonitor(inputs, name="kv_rec_input"),
-                "hidden": SpikeMonitor(hidden, name="kv_rec_hidden"),
-                "output_on": SpikeMonitor(output, name="kv_rec_on"),
-                "output_off": EventMonitor(output, "off", name="kv_rec_off"),
-                "hidden_rate": PopulationRateMonitor(hidden, name="kv_rec_rate"),
-            }
-            objects += list(handles["record"].values())
-        net = Network(*objects, name="kv_network")
-        net.run(steps * win + b2.defaultclock.dt, namespace=ns)
-        handles["net"] = net
-        return handles
-
-    def run_args(self, handles: dict, values: dict) -> dict:
-        args = {handles["ta"][name]: values[name] for name in handles["ta"]}
-        params = self.parameters()
-        args[handles["hidden"].use_S] = params["use_S"]
-        args[handles["inputs"].use_poisson] = params["poisson"]
-        for name in ("slot", "passive", "decay", "vrate"):
-            args[getattr(handles["values"], name)] = params[name]
-        return args
+            traces["hidden"] = StateMonitor(hidden, ["v", "v_d", "plateau", "M", "rho"],
+                                            record=np.arange(min(N, 4)), dt=0.5 * ms,
+                                            name="kv_trace_hidden")
+            traces["keys"] = StateMonitor(keys, "w", record=recorded_keys(N, d, c),
+                                          dt=1 * ms, name="kv_trace_keys")
+            monitors += list(traces.values())
+        net = Network(*groups.values(), keys, vals, release, *syn.values(), *monitors,
+                      name="kv_network")
+        return {"B": B, "d": d, "ta": ta, "groups": groups, "synapses": {**syn, "keys": keys, "values": vals},
+                "spikes": spikes, "currents": currents, "traces": traces, "net": net}
 
     # ------------------------------------------------------------------ driving
     def run(self, stream: EventStream, record: bool = False) -> np.ndarray:
-        """Drive the circuit with ``stream``; returns the readout (B, T, m): the
-        output ON minus OFF spike counts of each window's read phase (also at
-        unscored steps). ``record``: keep the monitors' data in ``self.recorded``."""
+        """Drive the circuit with ``stream``; returns the readout (B, T, m): each output
+        dimension's ON minus OFF spike count in the read phase of every window (also at
+        unscored steps).  ``self.physiology`` then holds the physiology of the run and, with
+        ``record``, ``self.recorded`` the traces of trial 0."""
+        from .spiking_physiology import circuit_physiology, circuit_record, kv_traces
+
         if stream.gate is None:
             raise ValueError("the key-value memory needs the stream's local third factors (gate)")
         if stream.gate.shape[2] != self.N:
             raise ValueError(f"gate has {stream.gate.shape[2]} neurons, the memory N = {self.N}")
         if stream.feedback is not None and np.any(stream.feedback):
             raise ParameterError("feedback (recurrent sequence) streams are not available on "
-                                 "the spiking backend")
+                                 "the spiking key-value memory")
         B, steps = padded(stream.batch, self.device), padded_steps(stream.steps, self.device)
+        w = self.circuit.windows
         shape = {"B": B, "steps": steps, "d": stream.d, "m": stream.m, "N": self.N,
-                 "timing": asdict(self.timing), "dt_ms": self.timing.dt_ms, "record": record,
-                 "seed": self.seed}
-        values = self.stimulus(stream, B, steps)
-        handles = run_circuit(self, shape, values, record)
-        counts = np.asarray(handles["readout"].c2)[:, 1:steps + 1]      # (B*m, steps)
-        y_hat = counts.reshape(B, stream.m, steps).transpose(0, 2, 1)
+                 "circuit": self.circuit.structure(), "dt_ms": w.dt_ms,
+                 "duration_ms": steps * w.window_ms, "record": record,
+                 "rules": [self.key_synapse().plasticity_code(),
+                           self.value_synapse().plasticity_code()]}
+        handles = run_circuit(self, shape, self.stimulus(stream, B, steps), record)
+        monitor = handles["spikes"]["output"]
+        counts = window_counts(np.asarray(monitor.t_), np.asarray(monitor.i), B * 2 * stream.m,
+                               steps, w, w.settle_ms, w.read_ms)
+        counts = counts.reshape(B, 2, stream.m, steps)
+        y_hat = (counts[:, 0] - counts[:, 1]).transpose(0, 2, 1)
+        self.physiology = circuit_physiology(handles, w, stream, "hidden", self.N,
+                                             self.circuit.hidden)
         if record:
-            self.recorded = collect_record(handles, self.timing)
+            self.recorded = circuit_record(handles, w, kv_traces(handles))
         return y_hat[:stream.batch, :stream.steps]
 
 
-def padded(batch: int, device: str) -> int:
-    """Standalone builds are cached per shape: the batch is rounded up to a
-    multiple of 16 (padding trials are silent; a single trial stays one) so that a sweep, e.g. the
-    capacity search with its shrinking set of open trials, re-uses few builds."""
-    if device == "runtime" or batch == 1:
-        return batch
-    return -(-batch // 16) * 16
-
-
-def padded_steps(steps: int, device: str) -> int:
-    """Standalone: steps rounded up to a power of two (at least 16), above 256
-    to a multiple of 256 (padding windows are silent, q = 0)."""
-    if device == "runtime":
-        return steps
-    return max(16, 1 << (steps - 1).bit_length()) if steps <= 256 else -(-steps // 256) * 256
-
-
-def run_circuit(model, shape: dict, values: dict, record: bool) -> dict:
-    """Build-or-reuse and run ``model`` (a spiking circuit with ``build`` and
-    ``run_args``) on ``model.device``; returns its object handles."""
-    from neurosim import devices
-
-    if model.device == "runtime":
-        import brian2
-
-        devices.use_runtime()
-        brian2.start_scope()
-        brian2.defaultclock.dt = shape["dt_ms"] * brian2.ms
-        return model.build(shape, {**values, **model.parameters()}, record=record)
-    devices.check_device(model.device)
-    build = devices.CACHE.get(type(model).__name__, model.device, shape,
-                              lambda s: model.build(s, None, record=s["record"]))
-    devices.CACHE.run(build, model.run_args(build.objects, values))
-    return build.objects
-
-
-def collect_record(handles: dict, timing) -> dict:
-    """Arrays of the recording monitors: spike times (s) and indices per
-    population, and the smoothed population rates (Hz) with their times."""
-    from brian2 import Hz, ms
-
-    out = {}
-    for name, monitor in handles["record"].items():
-        if name.endswith("rate"):
-            out[f"{name}_t"] = np.asarray(monitor.t_)
-            out[f"{name}_hz"] = np.asarray(monitor.smooth_rate(width=1 * ms) / Hz)
-        else:
-            out[f"{name}_t"] = np.asarray(monitor.t_)
-            out[f"{name}_i"] = np.asarray(monitor.i)
-    out["window_s"] = np.asarray(timing.window_ms * 1e-3)
-    return out
+def recorded_keys(N: int, d: int, circuit: KVCircuit) -> np.ndarray:
+    """Synapse indices (trial 0) of the first ON cell of dimensions 0..3 onto hidden cells 0..3."""
+    cells = np.arange(min(d, 4)) * circuit.neurons_per_input
+    return (cells[:, None] * N + np.arange(min(N, 4))[None]).ravel()

@@ -1,17 +1,23 @@
-"""Dispatch of the spiking backend: ``run_spiking(point, stream, context, **options)``
+"""The spiking backend of the key-value protocols: ``run_spiking(point, stream, context, rng)``
 returns the readout y~ (B, T, m) of the point's model, like the rate circuits.
 
-Models: ``kv`` -> :class:`~neurosim.circuits.kv_spiking.SpikingKeyValueMemory`,
-``tvt`` -> the same circuit with TVT's cosine read (beta = 20) and slot writes,
-``hopfield`` and ``bam`` -> :class:`~neurosim.circuits.hopfield_spiking.SpikingHopfield`;
-other models have no spiking realization (a one-line ParameterError).
-``context.options`` may carry spiking settings: ``poisson`` (bool, input
-trains), ``seed`` (Brian2 seed of the build). With ``context.record_dir`` set,
-one store/recall episode (the stream's first trial) is also recorded, once
-per model label, into that folder (see :mod:`neurosim.recording`).
+Spiking circuits are looked up in ``SPIKING_CIRCUITS`` by model name: ``kv`` ->
+:class:`~neurosim.circuits.kv_spiking.SpikingKeyValueMemory`, ``tvt`` -> the same circuit with
+TVT's slot value write, ``hopfield`` / ``bam`` ->
+:class:`~neurosim.circuits.hopfield_spiking.SpikingHopfield`.  Other models have no spiking
+realization (a one-line ParameterError).
+
+Noise: the point's ``input`` parameter chooses Poisson or regular input trains; the Brian2 noise
+seed is drawn from the point's generator after its gates (so rate and spiking twins draw the
+same gates) and offset by ``seed_noise``: another root seed or ``seed_noise`` gives other
+spikes, the same command the same spikes.  Each run's physiology is appended to
+``context.physiology``.  With ``context.record_dir`` set, one store/recall episode (the
+stream's first trial) is also recorded, once per model label, into that folder
+(:mod:`neurosim.recording`).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,56 +25,65 @@ import numpy as np
 from neurosim.events import EventStream
 from neurosim.protocol import ParameterError, RunContext
 
-SPIKING_MODELS = ("kv", "tvt", "hopfield", "bam")
+NOISE_SEED_STRIDE = 1_000_003
 
 
-def build_spiking_model(point: dict, device: str, *, stability: bool = False,
-                        decay: float = 1.0, flashbulb_strength: float | None = None,
-                        max_iterations: int = 100, value_write: str = "gated",
-                        options: dict | None = None):
-    options = options or {}
-    model = point["model"]
-    if model == "kv":
-        from .kv_spiking import SpikingKeyValueMemory
+def _key_value(point, device, seed, poisson, *, stability=False, value_write="gated", **_):
+    from .kv_spiking import KVCircuit, SpikingKeyValueMemory
 
-        return SpikingKeyValueMemory(point["N"], stability=stability, value_write=value_write,
-                                     device=device, poisson=bool(options.get("poisson", False)),
-                                     seed=int(options.get("seed", 0)))
-    if model in ("hopfield", "bam"):
-        from .hopfield_spiking import SpikingHopfield
-
-        if max_iterations < 1:
-            raise ParameterError(f"spiking {model}: max_iterations = 0 (one-step readout) "
-                                 "is not available on spiking")
-        return SpikingHopfield(bidirectional=model == "bam", decay=decay,
-                               flashbulb_strength=flashbulb_strength,
-                               device=device, seed=int(options.get("seed", 0)))
-    if model == "tvt":
-        from neurosim.protocols._kv import TVT_READ_STRENGTH
-
-        from .kv_spiking import SpikingKeyValueMemory
-
-        return SpikingKeyValueMemory(point["N"], beta=TVT_READ_STRENGTH, similarity="cosine",
-                                     value_write="slot", stability=stability, device=device,
-                                     poisson=bool(options.get("poisson", False)),
-                                     seed=int(options.get("seed", 0)))
-    raise ParameterError(f"model {model!r} is not available on spiking "
-                         f"(spiking models: {', '.join(SPIKING_MODELS)})")
+    circuit = replace(KVCircuit(), poisson=poisson)
+    return SpikingKeyValueMemory(point["N"], stability=stability, value_write=value_write,
+                                 device=device, seed=seed, circuit=circuit)
 
 
-def run_spiking(point: dict, stream: EventStream, context: RunContext, **model_options) -> np.ndarray:
-    model = build_spiking_model(point, context.device, options=context.options, **model_options)
+def _tvt(point, device, seed, poisson, *, stability=False, **_):
+    """TVT's slot memory (the paper's appendix B): slot value writes; the read is the same
+    winner-take-all (the spiking circuit has no separate cosine read, see kv_spiking)."""
+    return _key_value(point, device, seed, poisson, stability=stability, value_write="slot")
+
+
+def _hebbian(point, device, seed, poisson, *, decay=1.0, flashbulb_strength=None,
+             max_iterations=100, **_):
+    from .hopfield_spiking import HopfieldCircuit, SpikingHopfield
+
+    if max_iterations < 1:
+        raise ParameterError(f"spiking {point['model']}: max_iterations = 0 (a one-step readout) "
+                             "is not available on spiking")
+    return SpikingHopfield(bidirectional=point["model"] == "bam", decay=decay,
+                           flashbulb_strength=flashbulb_strength, device=device, seed=seed,
+                           circuit=replace(HopfieldCircuit(), poisson=poisson))
+
+
+SPIKING_CIRCUITS = {"kv": _key_value, "tvt": _tvt, "hopfield": _hebbian, "bam": _hebbian}
+
+
+def noise_seed(point: dict, rng: np.random.Generator) -> int:
+    """The Brian2 seed of a run: drawn from the point's generator, offset by ``seed_noise``."""
+    return int((int(rng.integers(2**31)) + NOISE_SEED_STRIDE * int(point.get("seed_noise") or 0))
+               % 2**31)
+
+
+def build_spiking_model(point: dict, device: str, seed: int = 0, **model_options):
+    if point["model"] not in SPIKING_CIRCUITS:
+        raise ParameterError(f"model {point['model']!r} is not available on spiking "
+                             f"(spiking models: {', '.join(SPIKING_CIRCUITS)})")
+    poisson = (point.get("input") or "poisson") == "poisson"
+    return SPIKING_CIRCUITS[point["model"]](point, device, seed, poisson, **model_options)
+
+
+def run_spiking(point: dict, stream: EventStream, context: RunContext,
+                rng: np.random.Generator, **model_options) -> np.ndarray:
+    model = build_spiking_model(point, context.device, noise_seed(point, rng), **model_options)
     y_hat = model.run(stream)
+    context.physiology.append(model.physiology)
     if context.record_dir:
         record_episode(point, model, stream, Path(context.record_dir))
     return y_hat
 
 
 def episode(stream: EventStream, trial: int = 0, max_steps: int = 16) -> EventStream:
-    """A short store/recall episode of one trial: up to max_steps // 2 stores
-    and the queries of those items (scored steps kept as in the stream)."""
-    from dataclasses import replace
-
+    """A short store/recall episode of one trial: up to max_steps // 2 stores and the
+    queries of those items (scored steps kept as in the stream)."""
     stores = np.flatnonzero(stream.q[trial] > 0)[: max_steps // 2]
     queries = np.flatnonzero(stream.query[trial])[: max_steps // 2]
     steps = np.concatenate([stores, queries]) if len(stores) else np.arange(min(max_steps, stream.steps))
@@ -77,11 +92,19 @@ def episode(stream: EventStream, trial: int = 0, max_steps: int = 16) -> EventSt
                    query=take(stream.query), gate=take(stream.gate), feedback=None, info={})
 
 
+def record_name(point: dict) -> str:
+    import pandas as pd
+
+    from neurosim.protocols._kv import model_label
+
+    return f"{model_label(pd.DataFrame([point]))[0]}_N{point.get('N', '')}"
+
+
 def record_episode(point: dict, model, stream: EventStream, folder: Path) -> Path | None:
-    from neurosim.protocols._kv import label
+    """Record one episode of ``model`` (once per model label and N) into ``folder``."""
     from neurosim.recording import save_recording
 
-    name = label(point) + f"_N{point.get('N', '')}"
+    name = record_name(point)
     if (folder / f"{name}.npz").exists():
         return None
     short = episode(stream)

@@ -17,10 +17,16 @@
                              nvcc is present, else :func:`require_cuda` raises a one
                              line :class:`ParameterError` (the CLI exits 2).
 
+Noise: every run draws its own random numbers.  Brian2 fixes a standalone project's seed at
+build time, so each build holds a one-neuron group ``noise_seed`` whose value ``run_args`` sets
+(:func:`seed_args`), and C++ inserted after the command-line arguments are applied reseeds the
+generator from it: the seed reaches the compiled binary, and the same seed gives the same spikes.
+
 Known Brian2 traps handled here: ``network_operation`` is silently ignored in
 standalone and ``store``/``restore`` raise (the circuits use TimedArrays,
 ``run_regularly`` and custom events only); OpenMP is kept at one thread (25x
-slower with threads on 2-core machines).
+slower with threads on 2-core machines), and compilation at two jobs (Brian2's default
+``make -j`` starts a compiler per code object at once).
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,12 +110,14 @@ class BuildCache:
     ``get(kind, device, shape, builder)`` returns the build for ``shape``,
     building it if the active build has another shape (or the device was reset
     by someone else, e.g. a test fixture). ``builder(shape)`` must create the
-    Brian2 objects with placeholder TimedArrays of the final shape, call
-    ``Network.run`` and return a dict of the objects the caller needs."""
+    Brian2 objects with placeholder TimedArrays of the final shape and return a
+    dict of the objects the caller needs, the ``brian2.Network`` under ``net``;
+    the cache adds the noise seed and runs it for ``shape["duration_ms"]``."""
 
     def __init__(self):
         self.active: Build | None = None
         self.builds = 0
+        self.notices = True
 
     def valid(self, build: Build) -> bool:
         from brian2 import get_device
@@ -136,9 +145,18 @@ class BuildCache:
             set_device("cuda_standalone", directory=str(directory), build_on_run=False)
         else:
             set_device("cpp_standalone", directory=str(directory), build_on_run=False)
-            prefs.devices.cpp_standalone.openmp_threads = 0
+            standalone_preferences()
         brian2.defaultclock.dt = shape["dt_ms"] * brian2.ms
+        if self.notices:
+            print(f"neurosim: building C++ for {kind} (first time for this shape, "
+                  "about 30-90 s)", file=sys.stderr, flush=True)
         objects = builder(shape)
+        if device_name == "cuda":   # brian2cuda's generator: seeded per build (the seed is in the shape)
+            brian2.seed(shape["noise_seed"])
+            objects["noise_seed"] = None
+        else:
+            objects["noise_seed"] = reseed_from_run_args(objects["net"])
+        objects["net"].run(shape["duration_ms"] * brian2.ms, namespace={})
         current = brian2.get_device()
         current.build(directory=str(directory), compile=True, run=False,
                       with_output=False)
@@ -168,6 +186,39 @@ class BuildCache:
 
 
 CACHE = BuildCache()
+
+
+def standalone_preferences() -> None:
+    """One OpenMP thread, and at most two compiler jobs (Brian2's default ``make -j`` starts
+    one compiler per code object at once)."""
+    from brian2 import prefs
+
+    prefs.devices.cpp_standalone.openmp_threads = 0
+    prefs.devices.cpp_standalone.extra_make_args_unix = ["-j2"]
+
+
+def reseed_from_run_args(net):
+    """Add a ``noise_seed`` group to ``net`` and reseed the standalone random generator from
+    it once the run's arguments are applied; returns the group (cpp_standalone only)."""
+    from brian2 import NeuronGroup, get_device
+
+    holder = NeuronGroup(1, "noise_seed : integer (shared, constant)", name="noise_seed")
+    net.add(holder)
+    device = get_device()
+    array = device.get_array_name(holder.variables["noise_seed"])
+    device.apply_run_args()
+    threads = max(1, int(__import__("brian2").prefs.devices.cpp_standalone.openmp_threads))
+    device.insert_code("main", f"for (int _i=0; _i<{threads}; _i++) "
+                               f"brian::_random_generators[_i].seed("
+                               f"(unsigned long) brian::{array}[0] + _i);")
+    return holder
+
+
+def seed_args(objects: dict, seed: int) -> dict:
+    """run_args entry that gives a standalone run the noise seed ``seed`` (none under
+    brian2cuda, whose builds carry their seed)."""
+    holder = objects.get("noise_seed")
+    return {} if holder is None else {holder.noise_seed: int(seed)}
 
 
 def use_runtime() -> str:

@@ -12,8 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import physiology
 from .devices import DEVICES, require_cuda
-from .protocol import ParameterError, Protocol, RunContext, get_protocol
+from .physiology import point_columns
+from .protocol import (SPIKING_NOISE_PARAMETERS, ParameterError, Protocol, RunContext,
+                       get_protocol)
 from .results import (FIGURE, SUMMARY, ResultStore, atomic_save_figure, check_writable, point_id,
                       write_summary)
 from .sweep import execute
@@ -38,7 +41,9 @@ class PointTask:
         context = RunContext(backend=point["backend"], device=self.device,
                              record_dir=self.record_dir, progress=self.progress)
         params = {k: v for k, v in point.items() if k != "backend"}
-        return protocol.run_point(params, seed, context)
+        records = protocol.run_point(params, seed, context)
+        physiology = point_columns(context.physiology)
+        return [{**record, **physiology} for record in records]
 
 
 def versions() -> dict:
@@ -221,7 +226,8 @@ class PreparedRun:
         bar = tqdm(total=len(points), initial=len(points) - len(pending), desc=protocol.name,
                    unit="point", disable=not self.progress or not pending, leave=False)
         for point, records in execute(task, pending, seed, jobs=self.jobs,
-                                      scheduler=self.scheduler, shared=protocol.shared_streams):
+                                      scheduler=self.scheduler,
+                                      shared=protocol.shared_streams + SPIKING_NOISE_PARAMETERS):
             store.add(point, [{**record, "root_seed": seed} for record in records],
                       self.resume_key(point))
             bar.update()
@@ -231,6 +237,7 @@ class PreparedRun:
         headline = protocol.summarize(frame, self.values)
         if len(self.values["backend"]) > 1:
             headline.update(backend_gap(frame, protocol, self.values))
+        headline.update(physiology.headline(frame))
         paper = {key: value for key, value in protocol.paper.items() if key in headline}
         summary = {"protocol": protocol.name, "figure": protocol.figure,
                    "description": protocol.description, "headline": headline, "paper": paper,

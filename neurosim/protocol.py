@@ -19,6 +19,11 @@ import numpy as np
 from .sweep import expand_grid
 
 
+# Parameters of a spiking realization's noise (its input trains and noise seed): never part of a
+# point's stream seed, so that rate and spiking twins meet the same streams.
+SPIKING_NOISE_PARAMETERS = ("input", "seed_noise")
+
+
 class ParameterError(ValueError):
     """A bad user-supplied parameter; the CLI prints it as one line, exit 2."""
 
@@ -102,13 +107,15 @@ class Estimate:
 
 @dataclass
 class RunContext:
-    """What a point's run needs besides its parameters."""
+    """What a point's run needs besides its parameters; spiking circuits append the
+    physiology of each of their runs to ``physiology``."""
 
     backend: str = "rate"
     device: str = "cpp_standalone"
     record_dir: str | None = None
     progress: bool = False
     options: dict = field(default_factory=dict)
+    physiology: list = field(default_factory=list)
 
 
 @dataclass

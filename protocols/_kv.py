@@ -13,10 +13,12 @@ from neurosim.circuits.key_value import KeyValueMemory
 from neurosim.events import EventStream
 from neurosim.gates import GATE_POLICIES, gate_probability, make_gates
 from neurosim.patterns import OCCLUSION_MODES
-from neurosim.protocol import (Estimate, Param, ParameterError, RunContext, fraction_below_one,
+from neurosim.protocol import (SPIKING_NOISE_PARAMETERS, Estimate, Param, ParameterError,
+                               RunContext, fraction_below_one, non_negative,
                                positive)
 
 MODELS = ("kv", "tvt", "hopfield", "bam")
+INPUT_TRAINS = ("poisson", "regular")
 TVT_READ_STRENGTH = 20.0
 PAPER_P = "0.1"
 AXIS_LABELS = {"accuracy": "recall accuracy (eq. 18)",
@@ -64,6 +66,12 @@ def common_params(**defaults) -> dict[str, Param]:
                                 "entries of every query", choices=OCCLUSION_MODES),
         "seeds": Param(defaults.get("seeds", 10), int, "independent trials per point",
                        check=positive),
+        "input": Param(defaults.get("input", "poisson"), str,
+                       "spiking backend: input trains, poisson | regular", choices=INPUT_TRAINS),
+        "seed_noise": Param(defaults.get("seed_noise", 0), int,
+                            "spiking backend: offset of the noise seed (0: drawn from the "
+                            "point's seed; any other value gives other spikes on the same "
+                            "streams)", check=non_negative),
     }
     for name, value in defaults.items():
         if name not in params:
@@ -76,6 +84,8 @@ def canonical(point: dict) -> dict:
     probability given as k/N must be a probability at the point's N; a query
     must show at least one entry."""
     point = dict(point)
+    if point.get("backend", "spiking") not in ("spiking",):
+        point.update({name: None for name in SPIKING_NOISE_PARAMETERS if name in point})
     if point.get("occlusion") is not None:
         d = resolve_d(point)
         if round(point["occlusion"] * d) >= d:
@@ -190,7 +200,7 @@ def run_model(point: dict, stream: EventStream, rng: np.random.Generator, contex
     if context.backend == "spiking":
         from neurosim.circuits.spiking_runner import run_spiking
 
-        return run_spiking(point, stream, context, **model_options)
+        return run_spiking(point, stream, context, rng, **model_options)
     raise ParameterError(f"backend {context.backend!r} is not available for this protocol")
 
 

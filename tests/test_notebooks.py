@@ -40,7 +40,9 @@ def test_memoria_notebook_runs():
 @pytest.mark.spiking
 def test_spiking_vs_rate_notebook_runs(tmp_path):
     """Its kernel inherits NEUROSIM_BUILD_DIR (conftest): the tests' builds are reused."""
-    assert "largest gap:" in executed_text("spiking_vs_rate.ipynb", cwd=tmp_path)
+    text = executed_text("spiking_vs_rate.ipynb", cwd=tmp_path)
+    assert "largest gap:" in text
+    assert "16 input cells per dimension: mean gap" in text
 
 
 def test_kv_memory_in_the_brain_notebook_runs():

@@ -1,9 +1,12 @@
-"""Spiking backend (Brian2): encoders, plasticity updates, rate-vs-spiking
-agreement, devices. Every circuit is built small under cpp_standalone; builds
-are shared by shape within the session (one kv/TVT, one Hopfield and one BAM
-build, about 2-3 minutes cold)."""
+"""Spiking circuits (Brian2, cpp_standalone).  Key-value memory: what is stored in the synapses
+after plateaus and neuromodulation, flashbulb stability, agreement with the rate twin, noise
+seeds, re-runs without rebuilding, Dale's law and units on the built network, physiology,
+--record and device selection; one small circuit (d = m = N = 16, 16 trials x 16 windows) is
+built once and shared by these tests.  Hopfield network: the Hebbian matrix its recurrent
+synapses learn, Dale's law, refractoriness."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -11,50 +14,77 @@ import numpy as np
 import pytest
 
 from neurosim import devices
-from neurosim.circuits.hebbian import HebbianMemory
-from neurosim.circuits.hopfield_spiking import SpikingHopfield
 from neurosim.circuits.key_value import KeyValueMemory
-from neurosim.circuits.kv_spiking import SpikingKeyValueMemory, padded, padded_steps
+from neurosim.circuits.hopfield_spiking import SpikingHopfield
+from neurosim.circuits.kv_spiking import SpikingKeyValueMemory
+from neurosim.circuits.spiking_windows import padded, padded_steps
 from neurosim.events import EventStream, sign_accuracy
 from neurosim.gates import sequential_gates
-from neurosim.patterns import recall_stream
+from neurosim.patterns import random_patterns, recall_stream
 
 pytestmark = pytest.mark.spiking
 
-D = 8           # small circuits: d = m = N = 8
-B = 4           # trials per stream (padded to 16 trials and 16 steps: one build per circuit)
-STEPS = 16      # padded steps
-# Stated tolerance of the small agreement test: mean accuracy over the batch.
-AGREEMENT_TOLERANCE = 0.06
+D = 16
+# Stated tolerance of the small agreement test: mean accuracy over the batch (the spiking
+# circuit's measured gap at this size is below it; see the README for d = N = 40).
+AGREEMENT_TOLERANCE = 0.12
 
 
-def stream_of(x, y, q, query, gate=None):
+def stream_of(x, y, q, query, gate):
     return EventStream(x=np.asarray(x, float), y=np.asarray(y, float), q=np.asarray(q, float),
-                       query=np.asarray(query, bool),
-                       gate=None if gate is None else np.asarray(gate, float))
+                       query=np.asarray(query, bool), gate=np.asarray(gate, float))
 
 
-# --------------------------------------------------------------- encoders
-def test_kv_input_encoding_on_off_with_baseline():
-    model = SpikingKeyValueMemory(2, device="cpp_standalone")
-    x = np.array([[[1.0, -1.0, 0.0]]])
-    stream = stream_of(x, x, [[1.0]], [[False]], gate=[[[1.0, 0.0]]])
-    values = model.stimulus(stream, 1, 2)
-    # ON rates r0 (1 + x), OFF rates r0 (1 - x): +1 -> (2, 0), -1 -> (0, 2), 0 -> (1, 1)
-    np.testing.assert_array_equal(values["rate"][0], [2, 0, 1, 0, 2, 1])
-    np.testing.assert_array_equal(values["rate"][1], [1] * 6)       # padded window: silent x = 0
-    np.testing.assert_array_equal(values["eta"][0], [1, 0])
-    np.testing.assert_array_equal(values["clamp"][0], [1, -1, 0])   # clamped only where q > 0
-    assert values["q"].shape == (2, 1)
+def write_stream():
+    """Trial 0: store x1 in slot 0 and x2 in slot 1 (q = 1), then query both (half occluded).
+    Trial 1: a flashbulb store of x1 in slot 1 (q = 10), an attempt to overwrite slot 1 with
+    x2 (q = 1), then a query of x1. Trials 2, 3: nothing."""
+    x1, x2 = random_patterns(np.random.default_rng(2), (2, D))
+    half = np.arange(D) < D // 2
+    x, q, gate = np.zeros((4, 5, D)), np.zeros((4, 5)), np.zeros((4, 5, D))
+    x[0, :4] = x1, x2, x1 * half, x2 * half
+    q[0, :2] = 1.0
+    gate[0, 0, 0] = gate[0, 1, 1] = 1
+    x[1, :3] = x1, x2, x1 * half
+    q[1, :2] = 10.0, 1.0
+    gate[1, 0, 1] = gate[1, 1, 1] = 1
+    y = np.zeros((4, 5, D))
+    y[0, :4] = x1, x2, x1, x2             # a query's target is the whole stored value
+    y[1, :3] = x1, x2, x1
+    query = np.zeros((4, 5), bool)
+    query[0, 2:4] = query[1, 2] = True
+    return stream_of(x, y, q, query, gate), x1, x2
 
 
-def test_hopfield_store_factors():
-    model = SpikingHopfield(decay=0.9, flashbulb_strength=50.0)
-    x = np.ones((1, 3, 2))
-    values = model.stimulus(stream_of(x, x, [[1.0, 0.0, 10.0]], [[0, 1, 0]]), 1, 3)
-    np.testing.assert_allclose(values["lam"][:, 0], [0.9, 1.0, 0.9])
-    np.testing.assert_allclose(values["wq"][:, 0], [1.0, 0.0, 50.0])
-    np.testing.assert_array_equal(values["clamp"][1], [0, 0])
+def signed_matrix(synapses, block, n_pre, n_post, trial, pre_dims, post_dims):
+    """The rate-model matrix (post x pre) a trial's synapses carry: per (pre dim, post dim), the
+    mean of p w / w_max over the ON and OFF cells (rectified coding: each sign on its own cell)."""
+    i, j = np.asarray(synapses.i), np.asarray(synapses.j)
+    w = np.asarray(synapses.w_) * 1e9
+    p = np.asarray(synapses.polarity_pre[:]) * np.asarray(synapses.polarity_post[:])
+    mine = (i // n_pre == trial) & (j // n_post == trial)
+    rows, columns = post_dims[j[mine] % n_post], pre_dims[i[mine] % n_pre]
+    K = np.zeros((rows.max() + 1, columns.max() + 1))
+    np.add.at(K, (rows, columns), block.signed_weight(w[mine], p[mine]))
+    synapses_per_entry = np.bincount(rows * K.shape[1] + columns).reshape(K.shape)
+    return K / (synapses_per_entry / 2)       # half of them (ON or OFF) carry each sign
+
+
+@pytest.fixture(scope="module")
+def written():
+    stream, x1, x2 = write_stream()
+    model = SpikingKeyValueMemory(D, device="cpp_standalone", stability=True, seed=3)
+    y_hat = model.run(stream)
+    build = devices.CACHE.active
+    n = model.circuit.neurons_per_input
+    input_dims = np.arange(2 * D * n) // n % D
+    output_dims = np.arange(2 * D) % D
+    K = [signed_matrix(build.objects["synapses"]["keys"], model.key_synapse(D), 2 * D * n, D,
+                       trial, input_dims, np.arange(D)) for trial in (0, 1)]
+    V = [signed_matrix(build.objects["synapses"]["values"], model.value_synapse(), D, 2 * D,
+                       trial, np.arange(D), output_dims) for trial in (0, 1)]
+    return {"stream": stream, "x1": x1, "x2": x2, "K": K, "V": V, "y_hat": y_hat,
+            "model": model, "build": build}
 
 
 def test_padding_buckets():
@@ -64,176 +94,183 @@ def test_padding_buckets():
         [16, 16, 32, 128, 256, 512]
 
 
-def test_regular_trains_are_exact():
-    """Regular trains: the count of an input in T1 is exactly rate * T1."""
-    tm = SpikingKeyValueMemory(2).timing
-    count0 = tm.r0_hz * tm.T1_ms * 1e-3
-    assert count0 == pytest.approx(round(count0)) and count0 >= 1
+def test_stimulus_rows():
+    stream, x1, _ = write_stream()
+    values = SpikingKeyValueMemory(D).stimulus(stream, 16, 16)
+    np.testing.assert_array_equal(values["x"][0, :D], x1)
+    np.testing.assert_array_equal(values["gate"][0, :D], np.eye(D)[0])
+    np.testing.assert_array_equal(values["q"][:2, 1], [10.0, 1.0])
+    np.testing.assert_array_equal(values["clamp"][2, :D], 0.0)    # a query: no teacher
+    assert values["x"].shape == (16, 16 * D)
 
 
-# --------------------------------------------------------------- plasticity (hand-computed)
-def kv_write_stream():
-    """Trial 0: store x1 in slot 0 (q = 1), then x2 in slot 0 with q = 0.5,
-    then query. Trial 1: flashbulb store (q = 10) in slot 1, overwrite attempt
-    (q = 1) of slot 1. Trials 2, 3: nothing."""
-    x1 = np.array([1, -1, 1, 1, -1, -1, 1, -1.0])
-    x2 = np.array([1, 1, -1, 1, -1, 1, -1, -1.0])
-    x = np.zeros((B, 9, D))
-    q = np.zeros((B, 9))
-    gate = np.zeros((B, 9, D))
-    x[0, 0], x[0, 1], x[0, 2] = x1, x2, x1 * (np.arange(D) < 4)
-    q[0, :2] = [1.0, 0.5]
-    gate[0, :2, 0] = 1
-    x[1, 0], x[1, 1] = x1, x2
-    q[1, :2] = [10.0, 1.0]
-    gate[1, :2, 1] = 1
-    query = np.zeros((B, 9), bool)
-    query[:, 2] = True
-    return stream_of(x, x, q, query, gate), x1, x2
+def test_plateau_writes_the_key_pre_only(written):
+    """Slot 0 of trial 0 holds x1, slot 1 x2 (signs), every ungated slot stays silent (0)."""
+    K = written["K"][0]
+    np.testing.assert_array_equal(np.sign(K[0]), written["x1"])
+    np.testing.assert_array_equal(np.sign(K[1]), written["x2"])
+    assert np.abs(K[0]).mean() > 0.5
+    np.testing.assert_array_equal(K[2:], 0.0)
 
 
-@pytest.fixture(scope="module")
-def kv_writes():
-    stream, x1, x2 = kv_write_stream()
-    model = SpikingKeyValueMemory(D, device="cpp_standalone", stability=True)
-    y_hat = model.run(stream)
-    build = devices.CACHE.active
-    syn = build.objects["keys"]
-    w = np.asarray(syn.w)
-    i, j = np.asarray(syn.i), np.asarray(syn.j)
-    vals = build.objects["values"]
-    return {"stream": stream, "x1": x1, "x2": x2, "w": w, "i": i, "j": j, "y_hat": y_hat,
-            "V": np.asarray(vals.V), "vi": np.asarray(vals.i), "vj": np.asarray(vals.j)}
+def test_value_column_is_hebbian(written):
+    """The value column of slot 0 carries y1 = x1, of slot 1 x2 (signs, >= 90% of entries)."""
+    V = written["V"][0]
+    assert (np.sign(V[:, 0]) == written["x1"]).mean() >= 0.9
+    assert (np.sign(V[:, 1]) == written["x2"]).mean() >= 0.9
+    np.testing.assert_array_equal(V[:, 2:], 0.0)
 
 
-def key_matrix(res, trial):
-    """K (N, d) of a trial from the ON synapses (the OFF ones carry -K)."""
-    K = np.zeros((D, D))
-    on = (res["i"] // (2 * D) == trial) & (res["i"] % (2 * D) < D)
-    K[res["j"][on] % D, res["i"][on] % (2 * D)] = res["w"][on]
-    off = (res["i"] // (2 * D) == trial) & (res["i"] % (2 * D) >= D)
-    K_off = np.zeros((D, D))
-    K_off[res["j"][off] % D, res["i"][off] % (2 * D) - D] = res["w"][off]
-    np.testing.assert_allclose(K_off, -K)
-    return K
+def test_flashbulb_stability_blocks_the_overwrite(written):
+    """Trial 1: q = 10 made slot 1 stable (eq. 17); the later q = 1 store of x2 leaves x1."""
+    K = written["K"][1]
+    assert np.corrcoef(K[1], written["x1"])[0, 1] > 0.9
+    S = np.asarray(written["build"].objects["synapses"]["keys"].S[:])
+    assert S.max() > 0.9 and np.median(S) == 0.0
 
 
-def test_gated_pre_only_key_rule(kv_writes):
-    """K_0 <- (1 - eta) K_0 + eta x: after x1 (eta 1) and x2 (eta 0.5), row 0 is
-    0.5 x1 + 0.5 x2; every other row stays 0."""
-    K = key_matrix(kv_writes, 0)
-    np.testing.assert_allclose(K[0], 0.5 * kv_writes["x1"] + 0.5 * kv_writes["x2"], atol=1e-9)
-    np.testing.assert_allclose(K[1:], 0.0)
+def test_queries_read_the_stored_values(written):
+    y_hat, stream = written["y_hat"], written["stream"]
+    accuracy = sign_accuracy(y_hat, stream.y, stream.query)
+    assert accuracy[0] >= 0.8 and accuracy[1] >= 0.8, accuracy
 
 
-def test_flashbulb_stability_blocks_overwrite(kv_writes):
-    """q = 10 sets S = 1 in slot 1; the later q = 1 store does not change it."""
-    K = key_matrix(kv_writes, 1)
-    np.testing.assert_allclose(K[1], kv_writes["x1"], atol=1e-9)
-    np.testing.assert_allclose(np.delete(K, 1, axis=0), 0.0)
+def assert_dale_and_units(net):
+    """Dale's law on a built network: every projection adds non-negative conductances to one
+    kind of postsynaptic variable; state variables carry physical units."""
+    from brian2 import NeuronGroup, Synapses, get_dimensions, siemens, volt
+
+    for obj in net.objects:
+        if isinstance(obj, Synapses):
+            targets = {token for pathway in obj._pathways for token in
+                       ("g_e_post", "g_i_post", "g_d_post", "M_post")
+                       if token in pathway.code and pathway.prepost == "pre"}
+            assert len(targets) == 1, (obj.name, targets)
+            if "w" in obj.variables:
+                assert get_dimensions(obj.variables["w"]) == siemens.dim
+                assert np.asarray(obj.w_).min() >= 0, obj.name
+        elif isinstance(obj, NeuronGroup) and "v" in obj.variables:
+            assert get_dimensions(obj.variables["v"]) == volt.dim
 
 
-def test_gated_hebbian_value_rule(kv_writes):
-    """V column of the gated slot <- (1 - eta) V + eta y h': sign y, magnitude
-    the spike share h' (about 1 for a one-hot store); ungated columns 0."""
-    V = np.zeros((2, D, D))
-    for t in range(2):
-        sel = kv_writes["vi"] // D == t
-        V[t, kv_writes["vj"][sel] % D, kv_writes["vi"][sel] % D] = kv_writes["V"][sel]
-    np.testing.assert_array_equal(np.sign(V[1, :, 1]), kv_writes["x1"])
-    assert 0.5 < np.abs(V[1, :, 1]).mean() < 1.5
-    np.testing.assert_allclose(np.delete(V[1], 1, axis=1), 0.0)
-    # trial 0: V <- 0.5 V + 0.5 x2 h'  => sign of (h1' x1 + h2' x2) where they agree
-    agree = kv_writes["x1"] == kv_writes["x2"]
-    np.testing.assert_array_equal(np.sign(V[0, agree, 0]), kv_writes["x1"][agree])
+def test_every_synapse_has_one_sign_and_units(written):
+    assert_dale_and_units(written["build"].objects["net"])
 
 
-def test_kv_query_reads_the_stored_value(kv_writes):
-    y = np.sign(kv_writes["y_hat"][1, 2])
-    np.testing.assert_array_equal(y, kv_writes["x1"] * 0 + np.sign(kv_writes["x1"]))
+def test_physiology_is_measured(written):
+    physiology = written["model"].physiology
+    for population in ("input", "hidden", "hidden_inh", "output", "output_inh"):
+        assert physiology[f"rate_mean_hz_{population}"] >= 0
+        assert physiology[f"rate_p99_hz_{population}"] >= physiology[f"rate_mean_hz_{population}"]
+    # spike times lie on the 0.1 ms grid: the shortest interval is t_ref up to rounding
+    assert physiology["isi_min_ms_hidden"] >= SpikingKeyValueMemory(D).circuit.hidden.t_ref_ms - 1e-9
+    assert physiology["ei_current_ratio_hidden"] > 0
 
 
-def test_hopfield_hebbian_weights_hand_computed():
-    """W <- lambda W + w x x^T: two stores (q = 1, then q = 10 with strength 5
-    and decay 0.5): W = 0.5 x1 x1^T + 5 x2 x2^T, diagonal kept."""
-    x1 = np.array([1, -1, 1, 1, -1, -1, 1, -1.0])
-    x2 = np.array([1, 1, -1, 1, -1, 1, -1, -1.0])
-    x = np.zeros((B, 3, D))
-    x[:, 0], x[:, 1], x[:, 2] = x1, x2, x2 * (np.arange(D) < 5)
-    q = np.zeros((B, 3))
-    q[:, :2] = [1.0, 10.0]
-    query = np.zeros((B, 3), bool)
-    query[:, 2] = True
-    stream = stream_of(x, x, q, query)
-    model = SpikingHopfield(decay=0.5, flashbulb_strength=5.0, device="cpp_standalone")
-    y_hat = model.run(stream)
-    syn = devices.CACHE.active.objects["recurrent"]
-    i, j, w = np.asarray(syn.i), np.asarray(syn.j), np.asarray(syn.Wt)
-    first = i < D
-    W = np.zeros((D, D))
-    W[j[first], i[first]] = w[first]
-    np.testing.assert_allclose(W, 0.5 * np.outer(x1, x1) + 5 * np.outer(x2, x2))
-    np.testing.assert_array_equal(np.sign(y_hat[0, 2]), x2)
-
-
-# --------------------------------------------------------------- rate vs spiking
-def test_kv_spiking_agrees_with_rate_on_a_short_stream():
-    rng = np.random.default_rng(3)
-    stream = recall_stream(rng, np.array([2, 4, 6, 8]), D)
+def test_spiking_agrees_with_rate_on_a_short_stream():
+    stream = recall_stream(np.random.default_rng(3), np.array([2, 4, 6, 8]), D)
     stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, D))
     rate = sign_accuracy(KeyValueMemory(D).run(stream), stream.y, stream.query)
     spiking = sign_accuracy(SpikingKeyValueMemory(D, device="cpp_standalone").run(stream),
                             stream.y, stream.query)
-    gap = abs(rate.mean() - spiking.mean())
-    assert gap <= AGREEMENT_TOLERANCE, (rate, spiking)
+    assert abs(rate.mean() - spiking.mean()) <= AGREEMENT_TOLERANCE, (rate, spiking)
 
 
-def test_tvt_spiking_agrees_with_rate_on_a_short_stream():
-    """TVT = the same build with the cosine read gain and slot value writes."""
-    rng = np.random.default_rng(6)
-    stream = recall_stream(rng, np.array([2, 4, 6, 8]), D)
+def test_noise_seed_reaches_the_binary_and_reruns_do_not_rebuild():
+    """Same seed: the same spikes; another seed: other spikes; all without a rebuild."""
+    stream = recall_stream(np.random.default_rng(5), np.array([3, 5, 7, 8]), D)
     stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, D))
-    options = dict(beta=20.0, similarity="cosine", value_write="slot")
-    rate = sign_accuracy(KeyValueMemory(D, **options).run(stream), stream.y, stream.query)
-    spiking = sign_accuracy(SpikingKeyValueMemory(D, device="cpp_standalone", **options)
-                            .run(stream), stream.y, stream.query)
-    assert abs(rate.mean() - spiking.mean()) <= AGREEMENT_TOLERANCE, (rate, spiking)
+    runs = [SpikingKeyValueMemory(D, device="cpp_standalone", seed=seed).run(stream)
+            for seed in (1, 1, 2)]
+    builds = devices.CACHE.builds
+    SpikingKeyValueMemory(D, device="cpp_standalone", seed=4).run(stream)
+    assert devices.CACHE.builds == builds
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert np.any(runs[0] != runs[2])
 
 
-def test_rerun_through_run_args_does_not_rebuild():
-    rng = np.random.default_rng(5)
-    builds = []
-    for _ in range(3):
-        stream = recall_stream(rng, np.array([3, 5, 7, 8]), D)
-        stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, D))
-        SpikingKeyValueMemory(D, device="cpp_standalone").run(stream)
-        builds.append(devices.CACHE.builds)
-    assert builds[1] == builds[0] and builds[2] == builds[0]   # built at most once, first
+@pytest.fixture(scope="module")
+def hopfield_written():
+    """Trial 0 of a spiking Hopfield network: store x1 and x2 (q = 1), then query both with
+    half of the entries occluded."""
+    x1, x2 = random_patterns(np.random.default_rng(4), (2, D))
+    half = np.arange(D) < D // 2
+    x = np.stack([x1, x2, x1 * half, x2 * half])[None]
+    stream = EventStream(x=x, y=np.stack([x1, x2, x1, x2])[None], q=np.array([[1.0, 1, 0, 0]]),
+                         query=np.array([[False, False, True, True]]))
+    model = SpikingHopfield(device="cpp_standalone", seed=3)
+    y_hat = model.run(stream)
+    return {"x1": x1, "x2": x2, "stream": stream, "y_hat": y_hat, "model": model,
+            "build": devices.CACHE.active}
 
 
-def test_hopfield_spiking_agrees_with_rate_on_a_short_stream():
-    rng = np.random.default_rng(4)
-    stream = recall_stream(rng, np.array([1, 2, 3, 4]), D, occlusion=0.25)
-    rate = sign_accuracy(HebbianMemory().run(stream), stream.y, stream.query)
-    spiking = sign_accuracy(SpikingHopfield(device="cpp_standalone").run(stream),
-                            stream.y, stream.query)
-    gap = abs(rate.mean() - spiking.mean())
-    assert gap <= AGREEMENT_TOLERANCE, (rate, spiking)
+def test_hopfield_recurrent_synapses_learn_the_hebbian_matrix(hopfield_written):
+    """Every recurrent synapse (ON/OFF x ON/OFF cells of units j -> i) carries the signed
+    weight K_ij = p (2 w / w_max - 1); their mean has the sign of sum_mu x_i x_j (Hebb)."""
+    h = hopfield_written
+    synapses = h["build"].objects["synapses"]["recurrent"]
+    block = h["model"].recurrent_synapse(D)
+    i, j = np.asarray(synapses.i), np.asarray(synapses.j)
+    trial0 = (i < 2 * D) & (j < 2 * D)
+    p = (np.asarray(synapses.polarity_pre[:]) * np.asarray(synapses.polarity_post[:]))[trial0]
+    K = np.zeros((D, D))
+    np.add.at(K, (j[trial0] % D, i[trial0] % D),
+              block.signed_weight(np.asarray(synapses.w_)[trial0] * 1e9, p) / 4)
+    hebb = np.outer(h["x1"], h["x1"]) + np.outer(h["x2"], h["x2"])
+    stored = hebb != 0
+    assert (np.sign(K[stored]) == np.sign(hebb[stored])).mean() >= 0.95
+    assert np.abs(K[~stored]).mean() < 0.5 * np.abs(K[stored]).mean()
 
 
-def test_bam_spiking_agrees_with_rate_on_a_short_stream():
-    rng = np.random.default_rng(8)
-    stream = recall_stream(rng, np.array([1, 2, 3, 4]), D, m=D, occlusion=0.0)
-    rate = sign_accuracy(HebbianMemory(bidirectional=True).run(stream), stream.y, stream.query)
-    spiking = sign_accuracy(SpikingHopfield(bidirectional=True, device="cpp_standalone")
-                            .run(stream), stream.y, stream.query)
-    assert abs(rate.mean() - spiking.mean()) <= AGREEMENT_TOLERANCE, (rate, spiking)
+def test_hopfield_circuit_obeys_dale_and_refractoriness(hopfield_written):
+    assert_dale_and_units(hopfield_written["build"].objects["net"])
+    physiology = hopfield_written["model"].physiology
+    assert physiology["isi_min_ms_units"] >= SpikingHopfield().circuit.unit.t_ref_ms - 1e-9
+    assert physiology["rate_mean_hz_pair_inh"] > 0 and physiology["rate_mean_hz_pool_inh"] > 0
+    assert hopfield_written["y_hat"].shape == (1, 4, D)
 
 
-# --------------------------------------------------------------- devices
+def test_unknown_spiking_model_is_a_parameter_error():
+    from neurosim.circuits.spiking_runner import build_spiking_model
+    from neurosim.protocol import ParameterError
+
+    with pytest.raises(ParameterError, match="not available on spiking"):
+        build_spiking_model({"model": "gsemm", "N": 4}, "cpp_standalone")
+
+
+def test_record_from_the_cli(tmp_path):
+    """--record writes the rasters, voltage, plateau, neuromodulator and weight traces of one
+    episode, and the summary carries the physiology."""
+    from neurosim.cli import main
+
+    out = tmp_path / "out"
+    code = main(["run", "autoassociative", "--backend", "spiking", "--set", "model=kv",
+                 "--set", "gate=sequential", "--set", f"N={D}", "--set", "seeds=2",
+                 "--set", "T=2,4", "--out", str(out), "--record", "--quiet"])
+    assert code == 0
+    record = np.load(out / "record" / f"kv-sequential_N{D}.npz")
+    for name in ("hidden_t", "input_t", "hidden_inh_t", "output_t", "trace_v_mV",
+                 "trace_v_d_mV", "trace_plateau", "trace_M", "weights_keys_nS"):
+        assert name in record.files, name
+    assert record["trace_plateau"].max() == 1.0 and record["trace_M"].max() > 0.5
+    assert (out / "record" / f"kv-sequential_N{D}.png").exists()
+    headline = json.loads((out / "summary.json").read_text())["headline"]
+    assert headline["rate_mean_hz_hidden"] > 0 and "rates_within_limits" in headline
+
+
+def test_cuda_device_is_selected_where_brian2cuda_imports():
+    problem = devices.cuda_problem()
+    if problem is not None:
+        pytest.skip(f"no CUDA device here: {problem}")
+    model = SpikingKeyValueMemory(D, device="cuda")
+    stream = recall_stream(np.random.default_rng(1), np.array([2]), D)
+    model.run(stream.with_gates(sequential_gates(1, stream.steps, D)))
+    assert type(devices.CACHE.active.device).__name__ == "CUDAStandaloneDevice"
+
+
 def test_cuda_without_gpu_fails_cleanly(tmp_path):
     if devices.cuda_problem() is None:
-        pytest.skip("a CUDA device is available here")
+        pytest.skip("a CUDA device is available here, so there is no failure to test")
     result = subprocess.run(
         [sys.executable, "-m", "neurosim.cli", "run", "autoassociative", "--backend", "spiking",
          "--device", "cuda", "--set", "model=kv", "--set", "N=8", "--set", "seeds=1",
@@ -243,11 +280,3 @@ def test_cuda_without_gpu_fails_cleanly(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("neurosim: error: --device cuda")
     assert not (tmp_path / "out" / "results.csv").exists()
-
-
-def test_unknown_spiking_model_is_a_parameter_error():
-    from neurosim.circuits.spiking_runner import run_spiking
-    from neurosim.protocol import ParameterError, RunContext
-
-    with pytest.raises(ParameterError, match="not available on spiking"):
-        run_spiking({"model": "gsemm", "N": 4}, None, RunContext(backend="spiking"))

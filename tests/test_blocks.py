@@ -1,0 +1,205 @@
+"""The spiking building blocks against hand-computed cases (Brian2 runtime, numpy target: no
+compilation): membrane decay, refractory period, escape noise, plateau threshold and
+duration, rate-trace (eligibility) update, neuromodulator decay, delay arrival to the time step,
+the three-factor conversion and stability, and the README's plain-Brian2 example."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from neurosim import devices
+from neurosim.blocks import (LIF, AdEx, Neuromodulator, Pyramidal, RateCode, SpikeSource,
+                             ThreeFactorSynapse, neuron_group)
+from neurosim.plasticity import hebbian_rule, pre_only_rule
+
+DT_MS = 0.1
+
+
+@pytest.fixture()
+def b2():
+    """A fresh Brian2 scope on the runtime device with the numpy target."""
+    import brian2
+
+    devices.reset()
+    brian2.prefs.codegen.target = "numpy"
+    brian2.start_scope()
+    brian2.defaultclock.dt = DT_MS * brian2.ms
+    yield brian2
+    brian2.prefs.codegen.target = devices.runtime_target()
+
+
+def test_lif_membrane_decays_to_rest_with_tau_m(b2):
+    """No input: v(t) = E_L + (v0 - E_L) exp(-t / tau_m), tau_m = C / g_L = 20 ms (Euler)."""
+    cell = LIF()
+    group = neuron_group(1, cell, name="cell")
+    group.v = -60 * b2.mV
+    b2.Network(group).run(10 * b2.ms)
+    steps = round(10 / DT_MS)
+    expected = cell.E_L_mV + 10.0 * (1 - DT_MS / cell.tau_m_ms) ** steps
+    assert float(group.v[0] / b2.mV) == pytest.approx(expected, abs=1e-9)
+
+
+def test_lif_interspike_interval_includes_the_refractory_period(b2):
+    """Constant current I: ISI = t_ref + tau_m ln((E_L + I/g_L - V_reset)/(E_L + I/g_L - V_th))."""
+    cell = LIF()
+    group = neuron_group(1, cell, name="cell")
+    group.I_ext = 300 * b2.pA
+    monitor = b2.SpikeMonitor(group)
+    b2.Network(group, monitor).run(200 * b2.ms)
+    isi = np.diff(np.asarray(monitor.t / b2.ms))
+    drive = cell.E_L_mV + 300 / cell.g_L_nS
+    expected = cell.t_ref_ms + cell.tau_m_ms * np.log((drive - cell.V_reset_mV) /
+                                                      (drive - cell.V_th_mV))
+    assert isi.min() >= cell.t_ref_ms
+    np.testing.assert_allclose(isi[1:], expected, atol=2 * DT_MS)
+
+
+def test_escape_noise_rate_at_threshold(b2):
+    """Escape noise: a membrane held at V_th fires at rho_0 (Poisson), nowhere near it never."""
+    cell = LIF(escape_mV=0.5, escape_rate_hz=50.0, ahp_mV=0.0, t_ref_ms=0.1)
+    group = neuron_group(400, cell, name="cells")
+    group.v = np.where(np.arange(400) < 200, cell.V_th_mV, cell.V_th_mV - 20) * b2.mV
+    group.namespace["g_L"] = 0 * b2.nS                  # hold v: no leak, no input
+    monitor = b2.SpikeMonitor(group)
+    b2.Network(group, monitor).run(200 * b2.ms)
+    counts = np.bincount(np.asarray(monitor.i), minlength=400)
+    rate = counts[:200].mean() / 0.2
+    assert rate == pytest.approx(50.0, rel=0.15)        # 2000 expected spikes: 2.2% s.e.
+    assert counts[200:].sum() == 0
+
+
+def test_dendritic_plateau_needs_threshold_and_lasts_its_duration(b2):
+    """A gating conductance kick below threshold gives no plateau; above, one plateau of
+    exactly ``plateau_ms`` starting when v_d crosses V_plateau."""
+    cell = Pyramidal()
+    group = neuron_group(2, cell, name="pyr")
+    group.g_d = [2.0, 60.0] * b2.nS
+    state = b2.StateMonitor(group, ["plateau", "v_d"], record=True)
+    b2.Network(group, state).run(100 * b2.ms)
+    plateau = np.asarray(state.plateau)
+    assert plateau[0].sum() == 0
+    assert np.asarray(state.v_d[0] / b2.mV).max() < cell.V_plateau_mV
+    # set at the onset step, the plateau holds for the plateau_ms / dt - 1 steps that follow
+    assert plateau[1].sum() == round(cell.plateau_ms / DT_MS) - 1
+    onset = np.flatnonzero(plateau[1])[0]
+    assert np.asarray(state.v_d[1] / b2.mV)[onset] > cell.V_plateau_mV
+
+
+def test_rate_trace_is_the_exponential_kernel_over_spike_times(b2):
+    """rho(t) = sum_k exp(-(t - t_k) / tau) / (r_ref tau) over the spikes t_k so far."""
+    code = RateCode(r_ref_hz=40.0, tau_ms=20.0)
+    group = neuron_group(1, SpikeSource("100*Hz*int(t < 30*ms)", check_ms=1.0), code,
+                         name="source")
+    group.use_poisson = 0.0
+    monitor = b2.SpikeMonitor(group)
+    b2.Network(group, monitor).run(50 * b2.ms)
+    spikes = np.asarray(monitor.t / b2.ms)
+    assert len(spikes) == 3                              # regular 100 Hz for 30 ms
+    expected = np.exp(-(50.0 - spikes) / 20.0).sum() / (40.0 * 20e-3)
+    assert float(group.rho[0]) == pytest.approx(expected, rel=1e-6)
+    assert float(group.z[0]) == pytest.approx(expected - 0.0, rel=1e-6)
+
+
+def test_neuromodulator_release_and_decay(b2):
+    """One neuromodulatory spike at t_s raises M by `release`, which then decays with tau_M."""
+    modulator = Neuromodulator(n_neurons=1, rate_hz=10.0, tau_ms=10.0)
+    source = b2.SpikeGeneratorGroup(1, [0], [5.0] * b2.ms)
+    target = neuron_group(1, modulator, name="target")
+    release = b2.Synapses(source, target, **modulator.release_model())
+    release.connect()
+    b2.Network(source, target, release).run(25 * b2.ms)
+    assert modulator.release == pytest.approx(10.0)      # 1 / (1 x 10 Hz x 10 ms)
+    expected = modulator.release * np.exp(-(25.0 - 5.0 - DT_MS) / 10.0)
+    assert float(target.M[0]) == pytest.approx(expected, rel=1e-3)
+
+
+def test_synaptic_delay_arrives_on_the_time_step(b2):
+    """A spike at 10 ms through a 3 ms delay reaches the target's conductance at 13 ms."""
+    source = b2.SpikeGeneratorGroup(1, [0], [10.0] * b2.ms)
+    target = neuron_group(1, LIF(), name="target")
+    synapse = b2.Synapses(source, target, on_pre="g_e_post += 1*nS", delay=3 * b2.ms)
+    synapse.connect()
+    state = b2.StateMonitor(target, "g_e", record=0)
+    b2.Network(source, target, synapse, state).run(20 * b2.ms)
+    first = np.flatnonzero(np.asarray(state.g_e[0]) > 0)[0]
+    assert first == round(13.0 / DT_MS) + 1              # recorded at the start of the next step
+
+
+def test_three_factor_conversion_during_a_plateau(b2):
+    """While the post dendrite is in a plateau and M is constant, the pre-only key rule moves
+    w towards w_max clip(p z_pre, 0, 1) by a factor (1 - k M dt) per step (Euler of
+    dw/dt = k M (w* - w)); outside the plateau nothing changes."""
+    block = ThreeFactorSynapse(pre_only_rule(), w_max_nS=2.0, conversion_per_ms=0.05,
+                               hidden_side="post")
+    pre = neuron_group(2, SpikeSource("0*Hz"), RateCode(r_ref_hz=40.0, baseline=1.0),
+                       name="pre")
+    pre.polarity = [1.0, -1.0]
+    pre.tau_rho = 1e9 * b2.second      # hold the traces: rho = 1.5, so z = +0.5 (ON), -0.5 (OFF)
+    pre.rho_spike = 1.5
+    post = neuron_group(1, Pyramidal(), Neuromodulator(tau_ms=1e9), RateCode(50.0), name="post")
+    post.M = 0.8
+    post.plateau_end = 20 * b2.ms     # a plateau from t = 0 to 20 ms
+    synapses = block.synapses(pre, post, name="keys")
+    synapses.connect()
+    block.initialize(synapses)
+    b2.Network(pre, post, synapses).run(40 * b2.ms)
+    # both synapses carry |K*| = 0.5: the ON cell codes x = +0.5, the OFF cell x = -0.5
+    steps = round(20 / DT_MS)
+    expected = 2.0 * 0.5 * (1 - (1 - 0.05 * 0.8 * DT_MS) ** steps)
+    np.testing.assert_allclose(np.asarray(synapses.w / b2.nS), expected, rtol=1e-6)
+
+
+def test_stability_grows_only_above_the_flashbulb_concentration(b2):
+    """S += (1 - S) dt / tau_S per plateau step while M > stable_above, and blocks conversion."""
+    block = ThreeFactorSynapse(pre_only_rule(), w_max_nS=1.0, conversion_per_ms=0.1,
+                               hidden_side="post", stable_above=3.0, tau_stability_ms=5.0)
+    pre = neuron_group(1, SpikeSource("0*Hz"), RateCode(40.0, baseline=1.0), name="pre")
+    post = neuron_group(2, Pyramidal(), Neuromodulator(tau_ms=1e9), RateCode(50.0), name="post")
+    post.M = [1.0, 10.0]
+    post.plateau_end = 10 * b2.ms
+    synapses = block.synapses(pre, post, name="keys")
+    synapses.connect()
+    block.initialize(synapses)
+    b2.Network(pre, post, synapses).run(20 * b2.ms)
+    steps = round(10 / DT_MS)
+    S = np.asarray(synapses.S[:])
+    assert S[0] == 0.0
+    assert S[1] == pytest.approx(1 - (1 - DT_MS / 5.0) ** steps, rel=1e-9)
+
+
+def test_blocks_validate_their_parameters():
+    with pytest.raises(ValueError, match="E_i < E_L < V_th < E_e"):
+        LIF(V_th_mV=-80.0)
+    with pytest.raises(ValueError, match="escape noise"):
+        AdEx(escape_mV=1.0)
+    with pytest.raises(ValueError, match="complementary"):
+        ThreeFactorSynapse(hebbian_rule(passive=True), coding="rectified")
+    with pytest.raises(ValueError, match="hidden_side"):
+        ThreeFactorSynapse(pre_only_rule(), hidden_side="both")
+
+
+def test_push_pull_conductances_carry_the_signed_weight():
+    rectified = ThreeFactorSynapse(pre_only_rule(), w_max_nS=2.0)
+    complementary = ThreeFactorSynapse(hebbian_rule(passive=True), w_max_nS=2.0,
+                                       coding="complementary")
+    K = np.array([0.5, -0.25])
+    np.testing.assert_allclose(rectified.conductance(K, 1.0), [1.0, 0.0])
+    np.testing.assert_allclose(rectified.conductance(K, -1.0), [0.0, 0.5])
+    np.testing.assert_allclose(complementary.conductance(K, 1.0), [1.5, 0.75])
+    np.testing.assert_allclose(complementary.signed_weight(complementary.conductance(K, -1.0),
+                                                           -1.0), K)
+    assert rectified.plateau_fraction(M=1.0, plateau_ms=0.0) == 0.0
+
+
+def test_readme_plain_brian2_example_runs(b2):
+    """The README's ten-line example: the declared three-factor synapse in a plain script."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"```python\n(# plain Brian2.*?)```", readme, re.S)
+    assert code, "README must hold the plain-Brian2 example"
+    namespace: dict = {}
+    exec(compile(code.group(1), "README.md", "exec"), namespace)
+    w = np.asarray(namespace["keys"].w / b2.nS)
+    assert w[:10].mean() > 0.3 and w[10:].max() == 0.0   # active inputs (x = +1) vs silent (x = -1)
