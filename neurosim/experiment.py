@@ -64,11 +64,15 @@ def default_jobs(backends: tuple[str, ...]) -> int:
 
 
 def backend_gap(frame: pd.DataFrame, protocol: Protocol, values: dict) -> dict:
-    """Largest absolute difference of the seed-averaged metric between backends."""
-    keys = [name for name in values if name not in ("seeds", "backend")] + list(protocol.compare_on)
+    """Largest absolute difference of the seed-averaged metric between backends, over the
+    points both backends ran (the spiking backend's noise parameters do not tell points apart:
+    the rate rows leave them empty)."""
+    ignored = ("seeds", "backend", *SPIKING_NOISE_PARAMETERS)
+    keys = [name for name in values if name not in ignored] + list(protocol.compare_on)
     keys = [k for k in dict.fromkeys(keys) if k in frame.columns]
     means = frame.groupby(keys + ["backend"], dropna=False)[protocol.metric].mean().unstack("backend")
-    if means.shape[1] < 2:
+    means = means[means.notna().sum(axis=1) >= 2]
+    if means.shape[1] < 2 or means.empty:
         return {}
     gap = (means.max(axis=1) - means.min(axis=1)).abs()
     return {f"max_abs_{protocol.metric}_gap": float(gap.max()),

@@ -140,3 +140,16 @@ def test_points_too_large_are_refused_and_too_many_at_once_run_fewer(capsys):
         check_estimates(protocol, points, jobs=1, available=39)
     check_estimates(protocol, [{"size": 100}], jobs=1, available=1000)
     assert "longest, size=100, about 100 s on one core (estimate)" in capsys.readouterr().err
+
+
+def test_backend_gap_pairs_rate_and_spiking_rows_despite_spiking_only_parameters():
+    """Rate rows leave the spiking noise parameters empty; the gap still pairs the points."""
+    from neurosim.experiment import backend_gap
+
+    frame = pd.DataFrame({"backend": ["rate", "rate", "spiking", "spiking"], "T": [4, 8, 4, 8],
+                          "input": [None, None, "poisson", "poisson"],
+                          "seed_noise": [None, None, 0, 0], "accuracy": [1.0, 0.9, 0.8, 0.85]})
+    values = {"backend": ["rate", "spiking"], "T": [4, 8], "input": ["poisson"],
+              "seed_noise": [0]}
+    gap = backend_gap(frame, get_protocol("autoassociative"), values)
+    assert gap == pytest.approx({"max_abs_accuracy_gap": 0.2, "mean_abs_accuracy_gap": 0.125})
