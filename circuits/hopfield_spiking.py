@@ -43,7 +43,7 @@ model iterates synchronously (``max_iterations``): both agree on fixed points.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -53,6 +53,7 @@ from neurosim.plasticity import hebbian_rule
 from neurosim.protocol import ParameterError
 
 from .hebbian import HebbianMemory
+from .spiking_settings import CircuitSettings
 from .spiking_windows import (Windows, padded, padded_steps, run_circuit, window_counts,
                               window_rows)
 from .spiking_wiring import connect_trials, fixed_synapses
@@ -65,7 +66,7 @@ INTERNEURON = LIF(C_pF=100.0, g_L_nS=10.0, t_ref_ms=1.0, V_reset_mV=-65.0, tau_i
 
 
 @dataclass(frozen=True)
-class HopfieldCircuit:
+class HopfieldCircuit(CircuitSettings):
     """Sizes, neuron models, rates and gains of the spiking Hopfield network / BAM (units in
     the names).  Fields in ``RUN_TIME`` reach a compiled build through ``run_args``."""
 
@@ -103,35 +104,22 @@ class HopfieldCircuit:
                 "pair_to_unit_nS", "unit_to_pool_nS", "pool_to_unit_nS", "teacher_rate_hz",
                 "teacher_w_nS", "teacher_inhibition_w_nS", "poisson")
 
+    COUNTS = ("neurons_per_input", "pool_interneurons")
+    PROBABILITIES = ("unit_to_pool_p",)
+
     def __post_init__(self):
-        for name in ("neurons_per_input", "pool_interneurons"):
-            if getattr(self, name) < 1:
-                raise ParameterError(f"{name} must be >= 1")
-        if not 0 < self.unit_to_pool_p <= 1:
-            raise ParameterError("unit_to_pool_p must lie in (0, 1]")
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, float) and value < 0:
-                raise ParameterError(f"{f.name} must be >= 0 (got {value})")
+        self.check()
         w = self.windows
         if not 0 < self.cue_ms <= w.settle_ms:
             raise ParameterError("the cue (cue_ms) must end before the readout starts (settle_ms)")
         if not (self.release_ms > 0 and self.release_delay_ms + self.release_ms <= w.store_ms):
             raise ParameterError("the release (release_delay_ms + release_ms) must end within "
                                  "the store phase")
-        for value in (self.cue_ms, self.release_delay_ms, self.release_ms):
-            w.steps(value)
-
-    def structure(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in self.RUN_TIME}
 
     @property
     def check_ms(self) -> float:
         """Grid on which the sources' rates may change: the phase boundaries."""
-        w = self.windows
-        return float(np.gcd.reduce([w.steps(x) for x in (w.read_ms, w.store_ms, self.cue_ms,
-                                                         self.release_delay_ms, self.release_ms)])
-                     * w.dt_ms)
+        return self.phase_grid_ms(self.cue_ms, self.release_delay_ms, self.release_ms)
 
 
 @dataclass

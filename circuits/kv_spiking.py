@@ -48,7 +48,7 @@ transmission delays are ``delay_ms`` plus a uniform jitter of ``delay_jitter_ms`
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -58,6 +58,7 @@ from neurosim.events import EventStream
 from neurosim.protocol import ParameterError
 
 from .key_value import KeyValueParameters
+from .spiking_settings import CircuitSettings
 from .spiking_windows import (Windows, padded, padded_steps, run_circuit, window_counts,
                               window_rows)
 from .spiking_wiring import connect_trials, fixed_synapses
@@ -72,7 +73,7 @@ INTERNEURON = LIF(C_pF=100.0, g_L_nS=10.0, t_ref_ms=1.0, V_reset_mV=-65.0, tau_i
 
 
 @dataclass(frozen=True)
-class KVCircuit:
+class KVCircuit(CircuitSettings):
     """Sizes, neuron models, rates and gains of the spiking key-value memory (units in the
     names).  Fields listed in ``RUN_TIME`` travel to a compiled build through ``run_args``;
     the others define the build."""
@@ -124,35 +125,19 @@ class KVCircuit:
                 "output_to_output_inhibition_nS", "output_inhibition_to_output_nS", "poisson",
                 "instruction_poisson")
 
+    COUNTS = ("neurons_per_input", "hidden_interneurons", "output_interneurons")
+    PROBABILITIES = ("input_to_inhibition_p", "hidden_to_inhibition_p")
+
     def __post_init__(self):
-        counts = ("neurons_per_input", "hidden_interneurons", "output_interneurons")
-        for name in counts:
-            if getattr(self, name) < 1:
-                raise ParameterError(f"{name} must be >= 1")
-        for name in ("input_to_inhibition_p", "hidden_to_inhibition_p"):
-            if not 0 < getattr(self, name) <= 1:
-                raise ParameterError(f"{name} must lie in (0, 1]")
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, float) and value < 0:
-                raise ParameterError(f"{f.name} must be >= 0 (got {value})")
+        self.check()
         if not (0 < self.gate_ms and self.gate_delay_ms + self.gate_ms <= self.windows.store_ms):
             raise ParameterError("the gating burst (gate_delay_ms + gate_ms) must end within "
                                  "the store phase")
-        self.windows.steps(self.gate_ms)
-        self.windows.steps(self.gate_delay_ms)
-
-    def structure(self) -> dict:
-        """What defines a build: every field but the run-time ones."""
-        return {k: v for k, v in asdict(self).items() if k not in self.RUN_TIME}
 
     @property
     def check_ms(self) -> float:
         """Grid on which the sources' rates may change: the phase boundaries."""
-        w = self.windows
-        return float(np.gcd.reduce([int(round(x / w.dt_ms)) for x in
-                                    (w.read_ms, w.store_ms, self.gate_delay_ms, self.gate_ms)])
-                     * w.dt_ms)
+        return self.phase_grid_ms(self.gate_delay_ms, self.gate_ms)
 
 
 @dataclass

@@ -48,7 +48,8 @@ def _trace_panels(arrays: dict) -> list[tuple[str, list[tuple[str, str]]]]:
     voltages = [(n, "-" if n == "trace_v_mV" else "--") for n in ("trace_v_mV", "trace_v_d_mV")
                 if n in arrays]
     if voltages:
-        panels.append(("membrane (mV); dashed: dendrite", voltages))
+        label = "membrane (mV); dashed: dendrite" if len(voltages) == 2 else "membrane (mV)"
+        panels.append((label, voltages))
     for name, label in (("trace_plateau", "plateau"), ("trace_M", "neuromodulator M"),
                         ("trace_rho", "rate trace rho")):
         if name in arrays:

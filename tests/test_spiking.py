@@ -258,6 +258,23 @@ def test_record_from_the_cli(tmp_path):
     assert headline["rate_mean_hz_hidden"] > 0 and "rates_within_limits" in headline
 
 
+def test_hopfield_record_from_the_cli(tmp_path):
+    """--record on the Hopfield circuit: rasters of its populations, unit voltages, the
+    neuromodulator and the recurrent weights, which the store changes."""
+    from neurosim.cli import main
+
+    out = tmp_path / "out"
+    assert main(["run", "autoassociative", "--backend", "spiking", "--set", "model=hopfield",
+                 "--set", "N=8", "--set", "seeds=1", "--set", "T=2", "--out", str(out),
+                 "--record", "--quiet"]) == 0
+    record = np.load(out / "record" / "hopfield_N8.npz")
+    for name in ("units_t", "pair_inh_t", "pool_inh_t", "input_t", "trace_v_mV", "trace_M"):
+        assert name in record.files, name
+    weights = record["weights_recurrent_nS"]
+    assert np.abs(weights[:, -1] - weights[:, 0]).max() > 0.01
+    assert record["trace_M"].max() > 0.5
+
+
 def test_cuda_device_is_selected_where_brian2cuda_imports():
     problem = devices.cuda_problem()
     if problem is not None:
