@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -130,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"neurosim: error: out of memory ({error or 'no detail'}); make the points smaller "
               "(the points finished so far are saved: re-run to resume)", file=sys.stderr)
         return 2
+    except BrokenPipeError:                          # output piped into e.g. `head`, which closed
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -180,3 +180,10 @@ def test_a_result_folder_holds_one_protocol_and_one_grid(tmp_path, capsys):
     frame = pd.read_csv(tmp_path / "results.csv")
     assert sorted(frame["model"].unique()) == ["bam", "hopfield"] and len(frame) == 8
     assert oct((tmp_path / "results.csv").stat().st_mode & 0o777) != oct(0o600)
+
+
+def test_list_into_a_closed_pipe_exits_quietly():
+    result = subprocess.run(f"{sys.executable} -m neurosim.cli list | head -1", shell=True,
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.count("\n") == 1
+    assert "Traceback" not in result.stderr
