@@ -1,10 +1,10 @@
-"""Dense GSEMM as Brian2 equations: continuous (rate) and spiking-delay realizations.
+"""Dense GSEMM as Brian2 equations (continuous) and as a spiking network (every pathway spikes).
 
-Same circuit as circuits/gsemm.py (paper eq. 1, 9, 10). One model time unit is 1 ms of Brian2
+Same circuit as circuits/gsemm.py (paper eq. 1, 2, 9, 10). One model time unit is 1 ms of Brian2
 time; all B = G x A networks of a DenseGSEMM batch live in one Brian2 network (block-diagonal
 synapses), so one build serves the batch.
 
-Continuous (``spiking=False``), method rk4:
+Continuous (``spiking=False``, :func:`build_network`), method rk4:
     feature i:  dvf/dt = (sqrt(a_s) drive - vf) / T_f,   dvd/dt = (tanh(vf) - vd) / T_d   (eq. 10, 1)
     hidden j:   h = sqrt(a_s) u + a_c w,   sig = h**n                                    (eq. 9)
     synapses:   u_post = Xi_ij tanh(vf_pre), w_post = (Xi Phi)_ij vd_pre,  drive_post = Xi_ij sig_pre
@@ -12,20 +12,68 @@ Continuous (``spiking=False``), method rk4:
 Brian2 updates summed variables once per time step (before the state updaters, ordered here so
 that u, w -> drive -> vf within one step), so the drive is frozen during the four RK4 stages:
 the coupling is integrated to first order in dt, unlike the numpy RK4 (gap measured in
-tests/test_gsemm_brian2.py and by ``gap_to_rate``).
+tests/test_gsemm_brian2.py and by ``gap_to_rate``). One temporary build per run.
 
-Spiking delay (``spiking=True``): the delay line V_d is carried by spikes. Feature neuron i fires
-as an inhomogeneous Poisson process with rate r_max (1 + tanh(vf_i)) / 2 per time unit; each spike
-reaches hidden unit j through a delay synapse of weight (Xi Phi)_ij and increments a slow synaptic
-trace, T_d dz_j/dt = -z_j, z_j += 2 (Xi Phi)_ij / (r_max T_d). Then E[z_j] - sum_i (Xi Phi)_ij is
-exactly the (Xi Phi)^T V_d of eq. 1-2 (the trace is eq. 2's exponential kernel applied to the
-spike train), with Poisson noise of relative size ~ 1/sqrt(r_max T_d).
+Spiking twin (``spiking=True``, :class:`SpikingGSEMM`): every pathway is carried by spikes,
+signed quantities by ON/OFF pairs of cells (push-pull, no signed spikes):
+
+- feature unit i (potential V_f,i): an ON and an OFF Poisson cell firing at
+  r_f (1 + tanh V_f,i) / 2 and r_f (1 - tanh V_f,i) / 2; their rate difference is r_f tanh V_f,i,
+  so silence means sigma_f = 0.
+- fast pathway (eq. 9, sqrt(a_s) Xi^T tanh V_f): ON (OFF) spikes add +Xi_ij (-Xi_ij) / (r_f tau_u)
+  to the hidden unit's trace u (tau_u du/dt = -u), E[u_j] = (Xi^T tanh V_f)_j low-passed by tau_u
+  (the paper's T_h -> 0 becomes tau_u << T_f).
+- delayed pathway (eq. 1-2, a_c Phi^T Xi^T V_d): eq. 2 is the exponential kernel
+  k(x) = exp(-x/T_d)/T_d. Each feature cell reaches hidden unit j through ``taps`` synapses of
+  weight +-(Xi Phi)_ij / (taps r_f tau_s) with transmission delays (Brian2 ``Synapses.delay``)
+  drawn from p(d) = a delta(d) + (1 - a) exp(-d/T_d)/T_d, a = tau_s / T_d, and arrive on a
+  synaptic trace z (tau_s dz/dt = -z). Delay distribution convolved with the synaptic filter
+  exp(-x/tau_s)/tau_s is exactly eq. 2's kernel (Laplace: (a + (1-a)/(1 + s T_d)) / (1 + s tau_s)
+  = 1 / (1 + s T_d)), so E[z_j] = ((Xi Phi)^T V_d)_j. Delays are stratified per synapse (tap k
+  of a pair draws its quantile in [k/taps, (k+1)/taps)), the exponential part truncated at
+  ``delay_cap`` T_d (mass exp(-10) = 5e-5 at the default 10, renormalized; at 5 the mean delay
+  fell 4%, which moved transitions of the test network 2 time units earlier), rounded to dt by Brian2, and
+  drawn once per build (anatomy, the same in every network of the batch).
+- hidden unit j: h_j = sqrt(a_s) u_j + a_c z_j, sigma_h = h**n (eq. 9); a population of
+  ``hidden_cells`` ON and as many OFF Poisson cells fires at r_h clip(+-sigma_h(h)/S, 0, 1) each,
+  S = sigma_h(N_f (sqrt(a_s) + a_c c)), c = max_j sum_k |Phi_kj|: S bounds |sigma_h| (eq. 9 with
+  |tanh| <= 1, |V_d| <= 1), so the clip never binds and the rate is linear in sigma_h. The price
+  is a low rate where h is far below the bound at high degree n: a cue (h ~ 0.76 sqrt(a_s) N_f)
+  fires at (0.76 sqrt(a_s) / (sqrt(a_s) + a_c c))**n of the top rate (0.8% at a_s = 1,
+  a_c = 1.5, n = 4), and if no hidden spike comes before V_f decays (T_f) the cue is lost; more
+  ``hidden_cells`` fix that. Clipping at the larger term of eq. 9 instead (N_f max(sqrt(a_s),
+  a_c c)) weakened the retrieved memory and made transitions come earlier (README setting:
+  sequence agreement 0.48 instead of 0.73-0.82 with the bound).
+- hidden -> feature (eq. 10, sqrt(a_s) Xi sigma_h): each ON (OFF) spike adds
+  +-sqrt(a_s) Xi_ij S / (hidden_cells r_h T_f) to V_f,i, whose leak (T_f dV_f/dt = -V_f) is the
+  synaptic filter: E[dV_f] is eq. 10.
+
+Noise this adds (Poisson counts): the overlaps the hidden layer reads have SD about
+1/sqrt(2 N_f r_f tau) (tau = tau_u or tau_s); the drive has relative SD 1/sqrt(hidden_cells r_h
+T_f rho) at rate fraction rho = |sigma_h| / S; the finite delay sample adds a fixed distortion of
+the kernel of relative size ~ 1/sqrt(N_f taps). Rates are per model time unit (pooled rates of a
+population: with 1 unit = 10 ms, r_f = 50 is 50 cells at 100 Hz).
+
+Initial state (V_f(0) = xi_cue, V_d(0) = 0): V_f starts at the cue and u at its expected value
+Xi^T tanh V_f(0); no spike is in flight on the delayed pathway and z(0) = 0, which under ON/OFF
+coding is exactly V_d(0) = 0 (an empty past = sigma_f = 0, not a silent -1).
+
+Not a neuron model with units: V_f, u, z are dimensionless as in eq. 9-10, and a cell's outgoing
+synapses carry both signs (Xi is +-1): one sign per synapse, not Dale's law per cell.
+
+Builds: :class:`SpikingGSEMM` goes through circuits/spiking_windows.run_circuit and the build cache
+of neurosim.devices: one cpp_standalone build per shape (B, N_f, K, degree, dt, duration, time
+constants, delays), reruns set Xi, Xi Phi, sqrt(a_s), a_c, the initial state, the rates and the
+noise seed through ``run_args``.
 """
 from __future__ import annotations
 
 import tempfile
+from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from neurosim.protocol import ParameterError
 
 from .gsemm import DenseGSEMM
 
@@ -38,83 +86,51 @@ def _flat_blocks(net: DenseGSEMM):
     return xi, xi_phi, np.sqrt(net.alpha_s).reshape(-1), net.alpha_c.reshape(-1)
 
 
+def _block_pairs(B: int, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:
+    """Block-diagonal all-to-all index arrays: pre b*n_pre + i, post b*n_post + j (i-major)."""
+    b, i, j = np.meshgrid(np.arange(B), np.arange(n_pre), np.arange(n_post), indexing="ij")
+    return (b * n_pre + i).ravel(), (b * n_post + j).ravel()
+
+
 def build_network(net: DenseGSEMM, cue: int, *, dt: float, sample_every: float,
-                  spiking: bool = False, rate: float = 50.0, record_states: bool = True,
-                  seed: int | None = None):
-    """Brian2 objects of the batch, started at V_f = xi_cue, V_d = 0; returns (Network, monitors)."""
+                  record_states: bool = True):
+    """Continuous Brian2 objects of the batch, started at V_f = xi_cue, V_d = 0; returns
+    (Network, monitors)."""
     import brian2 as b2
 
-    if net.activation != "poly":
-        raise NotImplementedError("the Brian2 realization implements sigma_h(x) = x**n only; "
-                                  "the exp (softmax) activation needs a per-network normalization")
     G, A, N, K = net.shape
     B = G * A
     xi, xi_phi, sa, ac = _flat_blocks(net)
     b2.defaultclock.dt = dt * b2.ms
-    if seed is not None:
-        b2.seed(seed)
-    namespace = {"T_f": net.T_f * b2.ms, "T_d": net.T_d * b2.ms, "degree": int(net.degree),
-                 "r_max": rate / b2.ms}
-    feature_eqs = """
+    namespace = {"T_f": net.T_f * b2.ms, "T_d": net.T_d * b2.ms, "degree": int(net.degree)}
+    feature = b2.NeuronGroup(B * N, """
     dvf/dt = (sa * drive - vf) / T_f : 1
+    dvd/dt = (tanh(vf) - vd) / T_d : 1
     drive : 1
     sa : 1 (constant)
-    """
-    if spiking:
-        feature = b2.NeuronGroup(B * N, feature_eqs, method="rk4", namespace=namespace,
-                                 threshold="rand() < r_max * (1 + tanh(vf)) / 2 * dt",
-                                 order=2, name="feature")
-        hidden = b2.NeuronGroup(B * K, """
-        dz/dt = -z / T_d : 1
-        u : 1
-        offset : 1 (constant)
-        h = sa * u + ac * (z - offset) : 1
-        sig = h**degree : 1
-        sa : 1 (constant)
-        ac : 1 (constant)
-        """, method="exact", namespace=namespace, order=0, name="hidden")
-    else:
-        feature = b2.NeuronGroup(B * N, feature_eqs + "dvd/dt = (tanh(vf) - vd) / T_d : 1\n",
-                                 method="rk4", namespace=namespace, order=2, name="feature")
-        hidden = b2.NeuronGroup(B * K, """
-        u : 1
-        w : 1
-        h = sa * u + ac * w : 1
-        sig = h**degree : 1
-        sa : 1 (constant)
-        ac : 1 (constant)
-        """, namespace=namespace, order=0, name="hidden")
-    # block-diagonal all-to-all index arrays: pre feature b*N + i, post hidden b*K + j
-    b_idx, i_idx, j_idx = np.meshgrid(np.arange(B), np.arange(N), np.arange(K), indexing="ij")
-    pre, post = (b_idx * N + i_idx).ravel(), (b_idx * K + j_idx).ravel()
-    w_xi = xi.ravel()
-    w_xiphi = xi_phi.ravel()
-    if spiking:
-        to_hidden = b2.Synapses(feature, hidden, "wx : 1 (constant)\nu_post = wx * tanh(vf_pre) : 1 (summed)",
-                                namespace=namespace, name="to_hidden")
-        delay = b2.Synapses(feature, hidden, "wp : 1 (constant)",
-                            on_pre="z_post += 2 * wp / (r_max * T_d)", namespace=namespace,
-                            name="delay_synapses")
-        delay.connect(i=pre, j=post)
-        delay.wp = w_xiphi
-        hidden.offset = xi_phi.sum(axis=1).ravel()     # sum_i (Xi Phi)_ij per network
-        hidden.z = hidden.offset[:]                     # V_d(0) = 0: the trace starts at its offset
-    else:
-        to_hidden = b2.Synapses(feature, hidden, """
-        wx : 1 (constant)
-        wp : 1 (constant)
-        u_post = wx * tanh(vf_pre) : 1 (summed)
-        w_post = wp * vd_pre : 1 (summed)
-        """, namespace=namespace, name="to_hidden")
-        delay = None
+    """, method="rk4", namespace=namespace, order=2, name="feature")
+    hidden = b2.NeuronGroup(B * K, """
+    u : 1
+    w : 1
+    h = sa * u + ac * w : 1
+    sig = h**degree : 1
+    sa : 1 (constant)
+    ac : 1 (constant)
+    """, namespace=namespace, order=0, name="hidden")
+    pre, post = _block_pairs(B, N, K)
+    to_hidden = b2.Synapses(feature, hidden, """
+    wx : 1 (constant)
+    wp : 1 (constant)
+    u_post = wx * tanh(vf_pre) : 1 (summed)
+    w_post = wp * vd_pre : 1 (summed)
+    """, namespace=namespace, name="to_hidden")
     to_hidden.connect(i=pre, j=post)
-    to_hidden.wx = w_xi
-    if not spiking:
-        to_hidden.wp = w_xiphi
+    to_hidden.wx = xi.ravel()
+    to_hidden.wp = xi_phi.ravel()
     to_feature = b2.Synapses(hidden, feature, "wx : 1 (constant)\ndrive_post = wx * sig_pre : 1 (summed)",
                              namespace=namespace, name="to_feature")
     to_feature.connect(i=post, j=pre)
-    to_feature.wx = w_xi
+    to_feature.wx = xi.ravel()
     feature.sa = np.repeat(sa, N)
     hidden.sa = np.repeat(sa, K)
     hidden.ac = np.repeat(ac, K)
@@ -123,11 +139,193 @@ def build_network(net: DenseGSEMM, cue: int, *, dt: float, sample_every: float,
     monitors = {"hidden": b2.StateMonitor(hidden, "u", record=True, dt=sample_every * b2.ms,
                                           when="end", name="overlap_monitor")}
     if record_states:
-        variables = ["vf"] if spiking else ["vf", "vd"]
-        monitors["feature"] = b2.StateMonitor(feature, variables, record=True,
+        monitors["feature"] = b2.StateMonitor(feature, ["vf", "vd"], record=True,
                                               dt=sample_every * b2.ms, name="state_monitor")
-    objects = [feature, hidden, to_hidden, to_feature] + ([delay] if delay else [])
-    return b2.Network(*objects, *monitors.values()), monitors
+    return b2.Network(feature, hidden, to_hidden, to_feature, *monitors.values()), monitors
+
+
+def stratified_delays(rng: np.random.Generator, pairs: int, taps: int, T_d: float, tau_s: float,
+                      cap: float) -> np.ndarray:
+    """Delays (pairs, taps) from p(d) = a delta(d) + (1 - a) Exp(T_d), a = tau_s / T_d, the
+    exponential truncated at cap T_d; tap k of every pair draws its quantile in [k, k+1) / taps."""
+    a = tau_s / T_d
+    top = a + (1 - a) * (1 - np.exp(-cap))                  # CDF at the cap
+    quantile = (np.arange(taps)[None] + rng.random((pairs, taps))) / taps * top
+    tail = np.clip((quantile - a) / (1 - a), 0.0, None)
+    return -T_d * np.log1p(-tail)
+
+
+def spike_pathway(source, target, variable: str, pre: np.ndarray, post: np.ndarray, name: str,
+                  delays_ms: np.ndarray | None = None):
+    """Synapses pre[k] -> post[k]: a spike adds the synapse's ``w`` to ``variable`` of the target
+    ``delays_ms[k]`` later (Brian2 ``Synapses.delay``, rounded to dt; none: same time step)."""
+    import brian2 as b2
+
+    synapses = b2.Synapses(source, target, "w : 1 (constant)", on_pre=f"{variable}_post += w",
+                           name=name)
+    synapses.connect(i=pre, j=post)
+    if delays_ms is not None:
+        synapses.delay = delays_ms * b2.ms
+    return synapses
+
+
+@dataclass(frozen=True)
+class SpikingGSEMM:
+    """The spiking twin of a DenseGSEMM batch (module docstring): rates per model time unit,
+    time constants in model time units. ``feature_rate`` and ``hidden_rate`` are run-time
+    values; the rest defines the build."""
+
+    device: str = "cpp_standalone"
+    seed: int = 1
+    feature_rate: float = 50.0
+    hidden_rate: float = 50.0
+    hidden_cells: int = 8
+    taps: int = 8
+    tau_fast: float = 0.2
+    tau_delay_synapse: float = 2.0
+    delay_cap: float = 10.0
+
+    def check(self, net: DenseGSEMM, dt: float) -> None:
+        if net.activation != "poly":
+            raise NotImplementedError("the Brian2 realization implements sigma_h(x) = x**n only; "
+                                      "the exp (softmax) activation needs a per-network normalization")
+        if not 0 < self.tau_delay_synapse < net.T_d:
+            raise ParameterError("tau_delay_synapse must lie in (0, T_d)")
+        for name in ("feature_rate", "hidden_rate"):
+            if not 0 < getattr(self, name) * dt <= 1:
+                raise ParameterError(f"{name} x dt must lie in (0, 1] (one spike per step at most)")
+
+    def scale(self, net: DenseGSEMM) -> np.ndarray:
+        """S per network (B,): sigma_h of the bound N_f (sqrt(a_s) + a_c max column sum |Phi|)
+        of |V_h| (eq. 9 with |tanh| <= 1, |V_d| <= 1)."""
+        G, A, N, K = net.shape
+        column = np.abs(net.phi).sum(axis=-2).max(axis=-1)                     # (G,)
+        bound = N * (np.sqrt(net.alpha_s) + np.abs(net.alpha_c) * column[:, None])
+        return (bound ** int(net.degree)).reshape(-1)
+
+    def values(self, net: DenseGSEMM, cue: int) -> dict:
+        """Per-run arrays: synaptic weights (ON cells first, then OFF), scales, initial state."""
+        G, A, N, K = net.shape
+        xi, xi_phi, sa, ac = _flat_blocks(net)
+        signed = lambda w: np.concatenate([w.ravel(), -w.ravel()])          # noqa: E731
+        S = self.scale(net)
+        to_feature = xi * (sa * S)[:, None, None] / (self.hidden_cells * self.hidden_rate * net.T_f)
+        vf0 = xi[:, :, cue]
+        u0 = np.einsum("bnk,bn->bk", xi, np.tanh(vf0))
+        return {"fast": signed(xi / (self.feature_rate * self.tau_fast)),
+                "delayed": np.repeat(signed(xi_phi / (self.taps * self.feature_rate
+                                                      * self.tau_delay_synapse)), self.taps),
+                "to_feature": signed(np.repeat(to_feature.transpose(0, 2, 1), self.hidden_cells,
+                                               axis=1)),
+                "sa": np.repeat(sa, K), "ac": np.repeat(ac, K), "scale": np.repeat(S, K),
+                "vf": vf0.ravel(), "u": u0.ravel()}
+
+    def build(self, shape: dict, values: dict | None = None, record: bool = False) -> dict:
+        """The Brian2 network of ``shape`` (B, N, K, degree, time constants, duration); with
+        ``values`` (runtime device) the per-run arrays are set at once."""
+        import brian2 as b2
+
+        B, N, K, P, M = shape["B"], shape["N"], shape["K"], self.hidden_cells, self.taps
+        ms = b2.ms
+        namespace = {"T_f": shape["T_f"] * ms, "tau_u": self.tau_fast * ms,
+                     "tau_s": self.tau_delay_synapse * ms, "degree": int(shape["degree"])}
+        feature = b2.NeuronGroup(B * N, "dvf/dt = -vf / T_f : 1", method="exact",
+                                 namespace=namespace, name="gsemm_feature")
+        cells = {}
+        for sign, polarity in (("on", "+"), ("off", "-")):
+            cells[f"feature_{sign}"] = b2.NeuronGroup(
+                B * N, "vf : 1 (linked)\nr_f : Hz (shared, constant)",
+                threshold=f"rand() < r_f * (1 {polarity} tanh(vf)) / 2 * dt",
+                namespace=namespace, name=f"gsemm_feature_{sign}")
+            cells[f"feature_{sign}"].vf = b2.linked_var(feature, "vf")
+        hidden = b2.NeuronGroup(B * K, """
+        du/dt = -u / tau_u : 1
+        dz/dt = -z / tau_s : 1
+        h = sa * u + ac * z : 1
+        rho = clip(h**degree / scale, -1, 1) : 1
+        sa : 1 (constant)
+        ac : 1 (constant)
+        scale : 1 (constant)
+        """, method="exact", namespace=namespace, name="gsemm_hidden")
+        for sign, polarity in (("on", ""), ("off", "-")):
+            group = b2.NeuronGroup(B * K * P, "rho : 1 (linked)\nr_h : Hz (shared, constant)",
+                                   threshold=f"rand() < r_h * clip({polarity}rho, 0, 1) * dt",
+                                   namespace=namespace, name=f"gsemm_hidden_{sign}")
+            group.rho = b2.linked_var(hidden, "rho", index=np.repeat(np.arange(B * K), P))
+            cells[f"hidden_{sign}"] = group
+        pre, post = _block_pairs(B, N, K)
+        rng = np.random.default_rng(0)        # anatomy: one draw of delays per build
+        delays = stratified_delays(rng, len(pre), M, shape["T_d"], self.tau_delay_synapse,
+                                   self.delay_cap).ravel()
+        h_pre, f_post = _block_pairs(B, K * P, N)      # hidden cell b*K*P + j*P + c -> feature
+        synapses = {}
+        for sign in ("on", "off"):
+            source = cells[f"feature_{sign}"]
+            synapses.setdefault("fast", []).append(
+                spike_pathway(source, hidden, "u", pre, post, f"gsemm_fast_{sign}"))
+            synapses.setdefault("delayed", []).append(
+                spike_pathway(source, hidden, "z", np.repeat(pre, M), np.repeat(post, M),
+                              f"gsemm_delayed_{sign}", delays))
+            synapses.setdefault("to_feature", []).append(
+                spike_pathway(cells[f"hidden_{sign}"], feature, "vf", h_pre, f_post,
+                              f"gsemm_to_feature_{sign}"))
+        sample = shape["sample_every"] * ms
+        monitors = {"vf": b2.StateMonitor(feature, "vf", record=True, dt=sample,
+                                          name="gsemm_vf_monitor")}
+        monitors.update({name: b2.SpikeMonitor(group, record=False, name=f"gsemm_count_{name}")
+                         for name, group in cells.items()})
+        net = b2.Network(feature, hidden, *cells.values(),
+                         *(s for pair in synapses.values() for s in pair), *monitors.values(),
+                         name="gsemm_network")
+        handles = {"net": net, "feature": feature, "hidden": hidden, "cells": cells,
+                   "synapses": synapses, "monitors": monitors, "delays": delays}
+        if values is not None:
+            for view, value in self.run_args(handles, values).items():
+                view[:] = value
+        return handles
+
+    def run_args(self, handles: dict, values: dict) -> dict:
+        """Weights (ON then OFF synapses), scales, initial state and rates of one run."""
+        from brian2 import kHz
+
+        syn, cells = handles["synapses"], handles["cells"]
+        args = {}
+        for pathway in ("fast", "delayed", "to_feature"):
+            on, off = syn[pathway]
+            half = len(values[pathway]) // 2
+            args[on.w], args[off.w] = values[pathway][:half], values[pathway][half:]
+        hidden = handles["hidden"]
+        args.update({hidden.sa: values["sa"], hidden.ac: values["ac"],
+                     hidden.scale: values["scale"], hidden.u: values["u"],
+                     hidden.z: np.zeros_like(values["u"]), handles["feature"].vf: values["vf"]})
+        for name in ("feature_on", "feature_off"):
+            args[cells[name].r_f] = self.feature_rate * kHz
+        for name in ("hidden_on", "hidden_off"):
+            args[cells[name].r_h] = self.hidden_rate * kHz
+        return args
+
+    def run(self, net: DenseGSEMM, cue: int, *, dt: float, duration: float,
+            sample_every: float) -> dict:
+        """Overlaps (S, B, K) of tanh(V_f) with the memories, V_f (S, B, N) and spike counts."""
+        from .spiking_windows import run_circuit
+
+        self.check(net, dt)
+        G, A, N, K = net.shape
+        shape = {"B": G * A, "N": N, "K": K, "degree": int(net.degree), "T_f": float(net.T_f),
+                 "T_d": float(net.T_d), "dt_ms": float(dt), "duration_ms": float(duration),
+                 "sample_every": float(sample_every), "record": False,
+                 "circuit": {k: v for k, v in asdict(self).items()
+                             if k not in ("device", "seed", "feature_rate", "hidden_rate")}}
+        handles = run_circuit(self, shape, self.values(net, cue), False)
+        monitor = handles["monitors"]["vf"]
+        vf = np.asarray(monitor.vf).reshape(G * A, N, -1).transpose(2, 0, 1)   # (S, B, N)
+        xi = _flat_blocks(net)[0]
+        counts = {name: np.asarray(handles["monitors"][name].count)
+                  for name in handles["cells"]}
+        return {"t": np.asarray(monitor.t / __import__("brian2").ms),
+                "overlaps": np.einsum("bnk,sbn->sbk", xi, np.tanh(vf)) / N,
+                "states": None, "vf": vf[-1], "spike_counts": counts,
+                "synapse_delays": handles["delays"]}
 
 
 def run_brian2(net: DenseGSEMM, *, cue: int, dt: float, duration: float, sample_every: float = 0.1,
@@ -135,13 +333,22 @@ def run_brian2(net: DenseGSEMM, *, cue: int, dt: float, duration: float, sample_
                record_states: bool = True, seed: int | None = 1, directory: str | None = None) -> dict:
     """Run the batch in Brian2; same output as gsemm.simulate: t, overlaps (S, B, K), states.
 
-    device: ``runtime`` (Cython, numpy fallback) or ``cpp_standalone`` (one build in a temporary
-    or given directory, one OpenMP thread; the device is reset to runtime afterwards).
+    Continuous: ``runtime`` (Cython, numpy fallback) or ``cpp_standalone`` (one build in a
+    temporary or given directory, one OpenMP thread; the device is reset to runtime afterwards).
+    Spiking: :class:`SpikingGSEMM` with feature and hidden rates ``rate`` and noise ``seed``,
+    cpp_standalone builds cached per shape (``directory`` is not used: NEUROSIM_BUILD_DIR).
     """
     import brian2 as b2
 
     if device == "cuda":
         raise NotImplementedError("GSEMM has no brian2cuda build here (needs Python >= 3.12 and nvcc)")
+    if spiking:
+        model = SpikingGSEMM(device=device, seed=1 if seed is None else int(seed),
+                             feature_rate=rate, hidden_rate=rate)
+        return model.run(net, cue, dt=dt, duration=duration, sample_every=sample_every)
+    if net.activation != "poly":
+        raise NotImplementedError("the Brian2 realization implements sigma_h(x) = x**n only; "
+                                  "the exp (softmax) activation needs a per-network normalization")
     standalone = device == "cpp_standalone"
     if standalone:
         from neurosim.devices import standalone_preferences
@@ -153,20 +360,17 @@ def run_brian2(net: DenseGSEMM, *, cue: int, dt: float, duration: float, sample_
         b2.start_scope()
     try:
         network, monitors = build_network(net, cue, dt=dt, sample_every=sample_every,
-                                          spiking=spiking, rate=rate, record_states=record_states,
-                                          seed=seed)
+                                          record_states=record_states)
         network.run(duration * b2.ms, namespace={})
         G, A, N, K = net.shape
         B = G * A
         u = np.asarray(monitors["hidden"].u)                   # (B*K, S)
         t = np.asarray(monitors["hidden"].t / b2.ms)
-        overlaps = u.reshape(B, K, -1).transpose(2, 0, 1) / N
-        out = {"t": t, "overlaps": overlaps}
+        out = {"t": t, "overlaps": u.reshape(B, K, -1).transpose(2, 0, 1) / N}
         if record_states:
             vf = np.asarray(monitors["feature"].vf).reshape(B, N, -1).transpose(2, 0, 1)
-            vd = (np.asarray(monitors["feature"].vd).reshape(B, N, -1).transpose(2, 0, 1)
-                  if not spiking else None)
-            out["states"] = np.stack([vf, vd], axis=1) if vd is not None else None
+            vd = np.asarray(monitors["feature"].vd).reshape(B, N, -1).transpose(2, 0, 1)
+            out["states"] = np.stack([vf, vd], axis=1)
             out["vf"] = vf[-1]
     finally:
         if standalone:
@@ -176,28 +380,36 @@ def run_brian2(net: DenseGSEMM, *, cue: int, dt: float, duration: float, sample_
     return out
 
 
-def transition_times(overlaps: np.ndarray, t: np.ndarray, threshold: float = 0.5) -> list[list]:
-    """Per network: [(time, memory)] at which the dominant memory changes (first entry = start)."""
+def transition_times(overlaps: np.ndarray, t: np.ndarray, threshold: float = 0.5,
+                     min_dwell: float = 0.0) -> list[list]:
+    """Per network: [(time, memory)] at which the dominant memory changes (first entry = start).
+    Only runs of one dominant memory lasting at least ``min_dwell`` count (the settled visits of
+    circuits.gsemm.settled_sequence), each timed at its first sample."""
     from .gsemm import dominant
 
     dom = dominant(overlaps, threshold)
     events = []
     for b in range(dom.shape[1]):
-        seq, last = [], -1
-        for ti, d in zip(t, dom[:, b]):
-            if d >= 0 and d != last:
-                seq.append((float(ti), int(d)))
-                last = d
+        d = dom[:, b]
+        edges = np.flatnonzero(np.diff(d)) + 1
+        first, last = np.r_[0, edges], np.r_[edges, len(d)] - 1
+        keep = (d[first] >= 0) & (t[last] - t[first] >= min_dwell - 1e-9)
+        seq = []
+        for start in first[keep]:
+            if not seq or seq[-1][1] != d[start]:
+                seq.append((float(t[start]), int(d[start])))
         events.append(seq)
     return events
 
 
-def gap_to_rate(rate_out: dict, brian_out: dict, until: float, threshold: float = 0.5) -> dict:
+def gap_to_rate(rate_out: dict, brian_out: dict, until: float, threshold: float = 0.5,
+                min_dwell: float = 0.0) -> dict:
     """Brian2 vs numpy RK4 on the same batch up to time `until`.
 
     max/mean |overlap difference| on common sample times, and the transition-time shift: for each
     network, |t_brian - t_rate| of the transitions both runs make while their dominant-memory
-    sequences agree (``sequence_agreement`` = fraction of transitions that agree).
+    sequences agree (``sequence_agreement`` = fraction of transitions that agree); with
+    ``min_dwell`` only settled visits count (a one-sample lead inside a switch is no transition).
     """
     t_r, t_b = np.round(rate_out["t"], 6), np.round(brian_out["t"], 6)
     common = np.intersect1d(t_r, t_b)
@@ -205,8 +417,8 @@ def gap_to_rate(rate_out: dict, brian_out: dict, until: float, threshold: float 
     ir, ib = np.searchsorted(t_r, common), np.searchsorted(t_b, common)
     diff = np.abs(rate_out["overlaps"][ir] - brian_out["overlaps"][ib])
     shifts, agree, total = [], 0, 0
-    for er, eb in zip(transition_times(rate_out["overlaps"][ir], common, threshold),
-                      transition_times(brian_out["overlaps"][ib], common, threshold)):
+    for er, eb in zip(transition_times(rate_out["overlaps"][ir], common, threshold, min_dwell),
+                      transition_times(brian_out["overlaps"][ib], common, threshold, min_dwell)):
         n = max(len(er), len(eb)) - 1
         total += n
         for (tr, mr), (tb, mb) in zip(er[1:], eb[1:]):

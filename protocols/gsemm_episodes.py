@@ -123,7 +123,7 @@ def run_point(point: dict, seed: np.random.SeedSequence, ctx: RunContext) -> lis
         for b, record in enumerate(records):
             gap = gap_to_rate({"t": rate_out["t"], "overlaps": rate_out["overlaps"][:, b:b + 1]},
                               {"t": t, "overlaps": m[:, b:b + 1]}, point["duration"],
-                              point["threshold"])
+                              point["threshold"], point["min_dwell"])
             record.update(overlap_gap_max=gap["max_abs_overlap_gap"],
                           transition_shift_mean=gap["mean_transition_shift"],
                           sequence_agreement=gap["sequence_agreement"])
