@@ -32,8 +32,8 @@ signed quantities by ON/OFF pairs of cells (push-pull, no signed spikes):
   = 1 / (1 + s T_d)), so E[z_j] = ((Xi Phi)^T V_d)_j. Delays are stratified per synapse (tap k
   of a pair draws its quantile in [k/taps, (k+1)/taps)), the exponential part truncated at
   ``delay_cap`` T_d (mass exp(-10) = 5e-5 at the default 10, renormalized; at 5 the mean delay
-  fell 4%, which moved transitions of the test network 2 time units earlier), rounded to dt by Brian2, and
-  drawn once per build (anatomy, the same in every network of the batch).
+  fell 4%, which moved transitions of the test network 2 time units earlier), rounded to dt by
+  Brian2, and drawn once per build (anatomy, the same in every network of the batch).
 - hidden unit j: h_j = sqrt(a_s) u_j + a_c z_j, sigma_h = h**n (eq. 9); a population of
   ``hidden_cells`` ON and as many OFF Poisson cells fires at r_h clip(+-sigma_h(h)/S, 0, 1) each,
   S = sigma_h(N_f (sqrt(a_s) + a_c c)), c = max_j sum_k |Phi_kj|: S bounds |sigma_h| (eq. 9 with
@@ -76,6 +76,17 @@ import numpy as np
 from neurosim.protocol import ParameterError
 
 from .gsemm import DenseGSEMM
+
+
+def _require_poly(net: DenseGSEMM) -> None:
+    if net.activation != "poly":
+        raise NotImplementedError("the Brian2 realization implements sigma_h(x) = x**n only; "
+                                  "the exp (softmax) activation needs a per-network normalization")
+
+
+def _on_off(weights: np.ndarray) -> np.ndarray:
+    """Weights of the ON cells' synapses, then the OFF cells' (the same with the other sign)."""
+    return np.concatenate([weights.ravel(), -weights.ravel()])
 
 
 def _flat_blocks(net: DenseGSEMM):
@@ -186,14 +197,13 @@ class SpikingGSEMM:
     delay_cap: float = 10.0
 
     def check(self, net: DenseGSEMM, dt: float) -> None:
-        if net.activation != "poly":
-            raise NotImplementedError("the Brian2 realization implements sigma_h(x) = x**n only; "
-                                      "the exp (softmax) activation needs a per-network normalization")
+        _require_poly(net)
         if not 0 < self.tau_delay_synapse < net.T_d:
             raise ParameterError("tau_delay_synapse must lie in (0, T_d)")
         for name in ("feature_rate", "hidden_rate"):
             if not 0 < getattr(self, name) * dt <= 1:
-                raise ParameterError(f"{name} x dt must lie in (0, 1] (one spike per step at most)")
+                raise ParameterError(f"{name} x dt must lie in (0, 1] "
+                                     "(one spike per step at most)")
 
     def scale(self, net: DenseGSEMM) -> np.ndarray:
         """S per network (B,): sigma_h of the bound N_f (sqrt(a_s) + a_c max column sum |Phi|)
@@ -207,16 +217,16 @@ class SpikingGSEMM:
         """Per-run arrays: synaptic weights (ON cells first, then OFF), scales, initial state."""
         G, A, N, K = net.shape
         xi, xi_phi, sa, ac = _flat_blocks(net)
-        signed = lambda w: np.concatenate([w.ravel(), -w.ravel()])          # noqa: E731
         S = self.scale(net)
-        to_feature = xi * (sa * S)[:, None, None] / (self.hidden_cells * self.hidden_rate * net.T_f)
+        to_feature = xi * (sa * S)[:, None, None] / (self.hidden_cells * self.hidden_rate
+                                                     * net.T_f)
+        delayed = xi_phi / (self.taps * self.feature_rate * self.tau_delay_synapse)
         vf0 = xi[:, :, cue]
         u0 = np.einsum("bnk,bn->bk", xi, np.tanh(vf0))
-        return {"fast": signed(xi / (self.feature_rate * self.tau_fast)),
-                "delayed": np.repeat(signed(xi_phi / (self.taps * self.feature_rate
-                                                      * self.tau_delay_synapse)), self.taps),
-                "to_feature": signed(np.repeat(to_feature.transpose(0, 2, 1), self.hidden_cells,
-                                               axis=1)),
+        return {"fast": _on_off(xi / (self.feature_rate * self.tau_fast)),
+                "delayed": np.repeat(_on_off(delayed), self.taps),
+                "to_feature": _on_off(np.repeat(to_feature.transpose(0, 2, 1), self.hidden_cells,
+                                                axis=1)),
                 "sa": np.repeat(sa, K), "ac": np.repeat(ac, K), "scale": np.repeat(S, K),
                 "vf": vf0.ravel(), "u": u0.ravel()}
 
@@ -307,6 +317,8 @@ class SpikingGSEMM:
     def run(self, net: DenseGSEMM, cue: int, *, dt: float, duration: float,
             sample_every: float) -> dict:
         """Overlaps (S, B, K) of tanh(V_f) with the memories, V_f (S, B, N) and spike counts."""
+        from brian2 import ms
+
         from .spiking_windows import run_circuit
 
         self.check(net, dt)
@@ -322,7 +334,7 @@ class SpikingGSEMM:
         xi = _flat_blocks(net)[0]
         counts = {name: np.asarray(handles["monitors"][name].count)
                   for name in handles["cells"]}
-        return {"t": np.asarray(monitor.t / __import__("brian2").ms),
+        return {"t": np.asarray(monitor.t / ms),
                 "overlaps": np.einsum("bnk,sbn->sbk", xi, np.tanh(vf)) / N,
                 "states": None, "vf": vf[-1], "spike_counts": counts,
                 "synapse_delays": handles["delays"]}
@@ -346,9 +358,7 @@ def run_brian2(net: DenseGSEMM, *, cue: int, dt: float, duration: float, sample_
         model = SpikingGSEMM(device=device, seed=1 if seed is None else int(seed),
                              feature_rate=rate, hidden_rate=rate)
         return model.run(net, cue, dt=dt, duration=duration, sample_every=sample_every)
-    if net.activation != "poly":
-        raise NotImplementedError("the Brian2 realization implements sigma_h(x) = x**n only; "
-                                  "the exp (softmax) activation needs a per-network normalization")
+    _require_poly(net)
     standalone = device == "cpp_standalone"
     if standalone:
         from neurosim.devices import standalone_preferences
