@@ -288,7 +288,7 @@ class SpikingGSEMM:
                          *(s for pair in synapses.values() for s in pair), *monitors.values(),
                          name="gsemm_network")
         handles = {"net": net, "feature": feature, "hidden": hidden, "cells": cells,
-                   "synapses": synapses, "monitors": monitors, "delays": delays}
+                   "synapses": synapses, "monitors": monitors}
         if values is not None:
             for view, value in self.run_args(handles, values).items():
                 view[:] = value
@@ -316,7 +316,8 @@ class SpikingGSEMM:
 
     def run(self, net: DenseGSEMM, cue: int, *, dt: float, duration: float,
             sample_every: float) -> dict:
-        """Overlaps (S, B, K) of tanh(V_f) with the memories, V_f (S, B, N) and spike counts."""
+        """Overlaps (S, B, K) of tanh(V_f) with the memories, V_f at the end, spike counts per
+        population and the delays (time units) of the ON cells' delayed synapses, read back."""
         from brian2 import ms
 
         from .spiking_windows import run_circuit
@@ -337,7 +338,7 @@ class SpikingGSEMM:
         return {"t": np.asarray(monitor.t / ms),
                 "overlaps": np.einsum("bnk,sbn->sbk", xi, np.tanh(vf)) / N,
                 "states": None, "vf": vf[-1], "spike_counts": counts,
-                "synapse_delays": handles["delays"]}
+                "synapse_delays": np.asarray(handles["synapses"]["delayed"][0].delay / ms)}
 
 
 def run_brian2(net: DenseGSEMM, *, cue: int, dt: float, duration: float, sample_every: float = 0.1,

@@ -136,7 +136,8 @@ def test_spiking_twin_spikes_on_every_pathway(spiking_runs):
     print("spikes per population:", counts)
     for name in ("feature_on", "feature_off", "hidden_on"):
         assert counts[name] > 0
-    assert out["synapse_delays"].min() == 0 and np.median(out["synapse_delays"]) > 5.0
+    delays = out["synapse_delays"]                   # read back from the Brian2 synapses
+    assert delays.min() == 0 and np.median(delays) > 5.0 and delays.max() <= 10 * 20.0
     assert out["states"] is None
 
 
