@@ -5,7 +5,8 @@ Spiking circuits are looked up in ``SPIKING_CIRCUITS`` by model name: ``kv`` ->
 :class:`~neurosim.circuits.kv_spiking.SpikingKeyValueMemory`, ``tvt`` -> the same circuit with
 TVT's slot value write, ``hopfield`` / ``bam`` ->
 :class:`~neurosim.circuits.hopfield_spiking.SpikingHopfield`.  Other models have no spiking
-realization (a one-line ParameterError).
+realization (a one-line ParameterError).  :func:`kernel_memory` gives the spiking dual-form
+memories (softmax / threshold separations, the two-layer Hopfield network) with the same noise.
 
 Noise: the point's ``input`` parameter chooses Poisson or regular input trains; the Brian2 noise
 seed is drawn from the point's generator after its gates (so rate and spiking twins draw the
@@ -63,22 +64,45 @@ def noise_seed(point: dict, rng: np.random.Generator) -> int:
                % 2**31)
 
 
+def poisson_inputs(point: dict) -> bool:
+    return (point.get("input") or "poisson") == "poisson"
+
+
 def build_spiking_model(point: dict, device: str, seed: int = 0, **model_options):
     if point["model"] not in SPIKING_CIRCUITS:
         raise ParameterError(f"model {point['model']!r} is not available on spiking "
                              f"(spiking models: {', '.join(SPIKING_CIRCUITS)})")
-    poisson = (point.get("input") or "poisson") == "poisson"
-    return SPIKING_CIRCUITS[point["model"]](point, device, seed, poisson, **model_options)
+    return SPIKING_CIRCUITS[point["model"]](point, device, seed, poisson_inputs(point),
+                                            **model_options)
+
+
+def kernel_memory(point: dict, slots: int, separation: str, context: RunContext,
+                  rng: np.random.Generator, two_layer: bool = False):
+    """The spiking dual-form memory of ``slots`` memory cells (circuits/kernel_spiking.py;
+    ``two_layer``: the two-layer Hopfield network's feature readout) with the point's noise
+    (input trains, noise seed)."""
+    from .kernel_spiking import SpikingKernelMemory, SpikingTwoLayerHopfield
+
+    memory_class = SpikingTwoLayerHopfield if two_layer else SpikingKernelMemory
+    memory = memory_class(slots, separation, device=context.device, seed=noise_seed(point, rng))
+    memory.circuit = replace(memory.circuit, poisson=poisson_inputs(point))
+    return memory
+
+
+def run_logged(model, stream: EventStream, context: RunContext, name: str) -> np.ndarray:
+    """Run a spiking ``model`` on ``stream``; its physiology goes to the context and, with a
+    record folder, one episode is recorded under ``name``."""
+    y_hat = model.run(stream)
+    context.physiology.append(model.physiology)
+    if context.record_dir:
+        record_episode(name, model, stream, Path(context.record_dir))
+    return y_hat
 
 
 def run_spiking(point: dict, stream: EventStream, context: RunContext,
                 rng: np.random.Generator, **model_options) -> np.ndarray:
     model = build_spiking_model(point, context.device, noise_seed(point, rng), **model_options)
-    y_hat = model.run(stream)
-    context.physiology.append(model.physiology)
-    if context.record_dir:
-        record_episode(point, model, stream, Path(context.record_dir))
-    return y_hat
+    return run_logged(model, stream, context, record_name(point))
 
 
 def episode(stream: EventStream, trial: int = 0, max_steps: int = 16) -> EventStream:
@@ -100,11 +124,10 @@ def record_name(point: dict) -> str:
     return f"{model_label(pd.DataFrame([point]))[0]}_N{point.get('N', '')}"
 
 
-def record_episode(point: dict, model, stream: EventStream, folder: Path) -> Path | None:
-    """Record one episode of ``model`` (once per model label and N) into ``folder``."""
+def record_episode(name: str, model, stream: EventStream, folder: Path) -> Path | None:
+    """Record one episode of ``model`` into ``folder`` (once per ``name``)."""
     from neurosim.recording import save_recording
 
-    name = record_name(point)
     if (folder / f"{name}.npz").exists():
         return None
     short = episode(stream)

@@ -65,11 +65,12 @@ def default_jobs(backends: tuple[str, ...]) -> int:
 
 def backend_gap(frame: pd.DataFrame, protocol: Protocol, values: dict) -> dict:
     """Largest absolute difference of the seed-averaged metric between backends, over the
-    points both backends ran (the spiking backend's noise parameters do not tell points apart:
-    the rate rows leave them empty)."""
+    points both backends ran.  A parameter that one backend leaves empty does not tell points
+    apart where the other backend has one value of it (the spiking backend's noise
+    parameters; a rate gain such as beta that a spiking circuit sets by its own gains)."""
     ignored = ("seeds", "backend", *SPIKING_NOISE_PARAMETERS)
     keys = [name for name in values if name not in ignored] + list(protocol.compare_on)
-    keys = [k for k in dict.fromkeys(keys) if k in frame.columns]
+    keys = [k for k in dict.fromkeys(keys) if k in frame.columns and not _one_sided(frame, k)]
     means = frame.groupby(keys + ["backend"], dropna=False)[protocol.metric].mean().unstack("backend")
     means = means[means.notna().sum(axis=1) >= 2]
     if means.shape[1] < 2 or means.empty:
@@ -77,6 +78,12 @@ def backend_gap(frame: pd.DataFrame, protocol: Protocol, values: dict) -> dict:
     gap = (means.max(axis=1) - means.min(axis=1)).abs()
     return {f"max_abs_{protocol.metric}_gap": float(gap.max()),
             f"mean_abs_{protocol.metric}_gap": float(gap.mean())}
+
+
+def _one_sided(frame: pd.DataFrame, column: str) -> bool:
+    """Whether some backend leaves ``column`` empty while the others have one value of it."""
+    filled = frame.groupby("backend")[column].agg(lambda c: c.dropna().astype(str).nunique())
+    return bool((filled == 0).any() and (filled <= 1).all())
 
 
 def note(message: str) -> None:

@@ -66,12 +66,7 @@ def common_params(**defaults) -> dict[str, Param]:
                                 "entries of every query", choices=OCCLUSION_MODES),
         "seeds": Param(defaults.get("seeds", 10), int, "independent trials per point",
                        check=positive),
-        "input": Param(defaults.get("input", "poisson"), str,
-                       "spiking backend: input trains, poisson | regular", choices=INPUT_TRAINS),
-        "seed_noise": Param(defaults.get("seed_noise", 0), int,
-                            "spiking backend: offset of the noise seed (0: drawn from the "
-                            "point's seed; any other value gives other spikes on the same "
-                            "streams)", check=non_negative),
+        **spiking_noise_params(defaults.get("input", "poisson"), defaults.get("seed_noise", 0)),
     }
     for name, value in defaults.items():
         if name not in params:
@@ -79,13 +74,31 @@ def common_params(**defaults) -> dict[str, Param]:
     return params
 
 
+def spiking_noise_params(input_trains: str = "poisson", seed_noise: int = 0) -> dict[str, Param]:
+    """The spiking backend's noise parameters (``SPIKING_NOISE_PARAMETERS``)."""
+    return {
+        "input": Param(input_trains, str, "spiking backend: input trains, poisson | regular",
+                       choices=INPUT_TRAINS),
+        "seed_noise": Param(seed_noise, int,
+                            "spiking backend: offset of the noise seed (0: drawn from the "
+                            "point's seed; any other value gives other spikes on the same "
+                            "streams)", check=non_negative),
+    }
+
+
+def without_spiking_noise(point: dict) -> dict:
+    """Off the spiking backend the noise parameters are unused (None)."""
+    point = dict(point)
+    if point.get("backend", "spiking") != "spiking":
+        point.update({name: None for name in SPIKING_NOISE_PARAMETERS if name in point})
+    return point
+
+
 def canonical(point: dict) -> dict:
     """Parameters that a point's model does not use become None; a random gate
     probability given as k/N must be a probability at the point's N; a query
     must show at least one entry."""
-    point = dict(point)
-    if point.get("backend", "spiking") not in ("spiking",):
-        point.update({name: None for name in SPIKING_NOISE_PARAMETERS if name in point})
+    point = without_spiking_noise(point)
     if point.get("occlusion") is not None:
         d = resolve_d(point)
         if round(point["occlusion"] * d) >= d:

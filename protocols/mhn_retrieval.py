@@ -20,13 +20,26 @@ pattern), ``overlap`` m = x . v / d of the final state v with the cued pattern,
 Capacity (models listed in ``capacity_models``): the largest T with accuracy >=
 ``threshold``, found by doubling and bisection (protocols/capacity.py), capped
 at ``T_max`` (a trial reaching the cap is marked censored).
+
+Spiking backend (``neurosim compare mhn-retrieval --set model=two-layer``): the
+two-layer network as the spiking circuit of circuits/kernel_spiking.py -- feature
+ON/OFF cells, one memory cell per pattern (as many as the largest T of the grid,
+at most ``MAX_SPIKING_MEMORY_CELLS``) in an inhibition-made winner-take-all,
+patterns written one-shot by the plateau-gated three-factor rule; its feature
+state is the sign of each feature pair's spike count difference, counted in
+the read phase (``read_ms``, after 15 ms of settling). Its sharpness is set by
+the circuit's gains (no beta: the compare pairs it with the rate network at the
+one beta given); no capacity search on spiking.
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
 from neurosim.circuits.gsemm import blas_threads
 from neurosim.circuits.hebbian import HebbianMemory
+from neurosim.circuits.kernel_spiking import read_window
 from neurosim.circuits.modern_hopfield import DenseAssociativeMemory, ModernHopfield, overlaps
 from neurosim.circuits.two_layer_hopfield import TwoLayerHopfield
 from neurosim.events import EventStream, sign_accuracy
@@ -34,7 +47,7 @@ from neurosim.patterns import occlude, random_patterns
 from neurosim.protocol import (Param, ParameterError, Protocol, fraction_below_one, positive,
                                probability)
 
-from ._kv import rngs
+from ._kv import rngs, spiking_noise_params, without_spiking_noise
 from .capacity import bisection_search
 
 MODELS = ("classical", "dense", "modern", "two-layer")
@@ -52,15 +65,25 @@ def build_rate_model(point: dict):
     return TwoLayerHopfield(beta=point["beta"])
 
 
-REALIZATIONS = {"rate": build_rate_model}
+MAX_SPIKING_MEMORY_CELLS = 256
 
 
-def realize(point: dict, backend: str):
-    """The point's model on ``backend``: an object whose ``run(stream)`` returns
-    the final feature states (B, steps, d) at the stream's read steps."""
-    if backend not in REALIZATIONS:
-        raise ParameterError(f"backend {backend!r} is not available for mhn-retrieval")
-    return REALIZATIONS[backend](point)
+def build_spiking_model(point: dict, context, rng: np.random.Generator):
+    """The spiking two-layer network with one memory cell per pattern of the grid's largest T,
+    read in a read phase of ``read_ms``."""
+    from neurosim.circuits.spiking_runner import kernel_memory
+
+    memory = kernel_memory(point, max(point["T"]), "softmax", context, rng, two_layer=True)
+    memory.circuit = replace(memory.circuit, windows=read_window(point["read_ms"]))
+    return memory
+
+
+def realize(point: dict, context, rng: np.random.Generator):
+    """The point's model on the context's backend: an object whose ``run(stream)``
+    returns the final feature states (B, steps, d) at the stream's read steps."""
+    if context.backend == "spiking":
+        return build_spiking_model(point, context, rng)
+    return build_rate_model(point)
 
 
 def flip(rng: np.random.Generator, x: np.ndarray, fraction: float) -> np.ndarray:
@@ -113,13 +136,19 @@ def recall_metrics(stream: EventStream, y_hat: np.ndarray, single_threshold: flo
 
 
 def run_point(point, seed, context):
-    stream_rng, capacity_rng = rngs(seed, 2)
-    model = realize(point, context.backend)
+    stream_rng, capacity_rng, noise_rng = rngs(seed, 3)
+    model = realize(point, context, noise_rng)
     seeds, d = point["seeds"], point["d"]
     T = np.repeat(np.asarray(point["T"]), seeds)
     with blas_threads(1):
         stream = retrieval_stream(stream_rng, T, d, point["noise"], point["queries"])
-        metrics = recall_metrics(stream, model.run(stream), point["single_threshold"])
+        if context.backend == "spiking":
+            from neurosim.circuits.spiking_runner import run_logged
+
+            y_hat = run_logged(model, stream, context, f"two-layer_d{d}")
+        else:
+            y_hat = model.run(stream)
+        metrics = recall_metrics(stream, y_hat, point["single_threshold"])
         records = [{"kind": "recall", "seed": i % seeds, "T": int(T[i]),
                     **{name: float(values[i]) for name, values in metrics.items()}}
                    for i in range(T.size)]
@@ -144,7 +173,21 @@ def _capped_accuracy(model, rng, counts: np.ndarray, point: dict) -> np.ndarray:
 
 
 def canonical(point: dict) -> dict:
-    point = dict(point)
+    point = without_spiking_noise(point)
+    if point["backend"] == "spiking":
+        if point["model"] != "two-layer":
+            raise ParameterError("mhn-retrieval on spiking: the two-layer network only "
+                                 "(set model=two-layer)")
+        if "two-layer" in point["capacity_models"]:
+            raise ParameterError("mhn-retrieval on spiking: no capacity search (leave two-layer "
+                                 "out of capacity_models)")
+        if max(point["T"]) > MAX_SPIKING_MEMORY_CELLS:
+            raise ParameterError(f"mhn-retrieval on spiking: T <= {MAX_SPIKING_MEMORY_CELLS} "
+                                 "(one memory cell per pattern; e.g. --set T=4,8,16,32)")
+        read_window(point["read_ms"])
+        point["beta"] = None
+    else:
+        point["read_ms"] = None
     if point["model"] not in SOFTMAX_MODELS:
         point["beta"] = None
     if point["model"] != "dense":
@@ -153,9 +196,9 @@ def canonical(point: dict) -> dict:
 
 
 def model_label(frame):
-    """model, with beta for the softmax models (e.g. modern_beta1)."""
+    """model, with beta for the softmax models (e.g. modern_beta1), _spiking on spiking."""
     beta = frame["beta"].map(lambda b: "" if b != b or b is None else f"_beta{b:g}")
-    return frame["model"] + beta
+    return frame["model"] + beta + np.where(frame["backend"] == "spiking", "_spiking", "")
 
 
 def reference_T(values: dict) -> int:
@@ -248,10 +291,13 @@ PROTOCOL = Protocol(
         "threshold": Param(0.98, float, "capacity: accuracy threshold", check=probability),
         "T_max": Param(8192, int, "capacity search cap", check=positive),
         "seeds": Param(10, int, "independent trials per point", check=positive),
+        **spiking_noise_params(),
+        "read_ms": Param(120.0, float, "spiking: read phase of each presentation window (ms; "
+                         "the spike-count readout's resolution)", check=positive),
     },
     run_point=run_point, summarize=summarize, plot=plot, canonical=canonical,
-    backends=("rate",), figure="supplement A.2.2", compare_on=("T",),
-    shared_streams=("model", "beta", "degree", "capacity_models"),
+    backends=("rate", "spiking"), figure="supplement A.2.2", compare_on=("T",),
+    shared_streams=("model", "beta", "degree", "capacity_models", "read_ms"),
     notes="Supplement A.2.2 quotes about 0.14 d patterns for the classical network and 2^(d/2) "
           "for exponential energies, both for clean cues. Here cues have 30% of their entries "
           "flipped and capacity needs accuracy >= 0.98: at d = 100 (defaults) classical 7.7, "

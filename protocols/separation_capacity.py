@@ -14,15 +14,31 @@ has N = d slots with sequential gates; the Hopfield network has d neurons.
 The threshold separation (sparse distributed memory) activates the stored
 keys within a Hamming radius: at most ``radius`` x (visible query entries)
 mismatches, converted to each similarity's units (see ``hamming_threshold``).
+
+Spiking backend (``neurosim compare separation-capacity``): the softmax and
+threshold separations of the dot similarity as the spiking circuit of
+circuits/kernel_spiking.py (one memory cell per stored item, written one-shot
+by the three-factor rule; the separation made by inhibitory interneurons:
+feedback winner-take-all or feedforward threshold), with as many memory cells
+as the largest T of the grid; the kv and hopfield models run their spiking
+circuits. The spiking separations have no beta, degree or radius: the circuit's
+gains set their sharpness and threshold (kernel_spiking's docstring). Each T is
+its own stream on both backends (the same streams), so each padded number of
+steps is one build.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+import pandas as pd
 
 from neurosim.circuits.kernel_memory import SEPARATIONS, SIMILARITIES, Separation, run_separations
+from neurosim.circuits.kernel_spiking import SPIKING_SEPARATIONS
 from neurosim.events import sign_accuracy
 from neurosim.patterns import recall_stream
-from neurosim.protocol import (Param, Protocol, fraction_below_one, positive, probability)
+from neurosim.protocol import (Param, ParameterError, Protocol, fraction_below_one, positive,
+                               probability)
 
 from . import _kv
 
@@ -46,30 +62,47 @@ def hamming_threshold(similarity: str, d: int, visible: int, radius: float) -> f
 
 
 def canonical(point: dict) -> dict:
-    point = dict(point)
+    point = _kv.without_spiking_noise(point)
     if point["model"] != "family":
         for name in ("similarity", "separation", "beta", "degree", "radius"):
             point[name] = None
+    elif point["backend"] == "spiking":
+        unavailable = [name for name in point["separation"] if name not in SPIKING_SEPARATIONS]
+        if point["similarity"] != "dot" or unavailable:
+            raise ParameterError("the spiking family has the dot similarity with the "
+                                 f"{' and '.join(SPIKING_SEPARATIONS)} separations only (set "
+                                 f"similarity=dot separation={','.join(SPIKING_SEPARATIONS)})")
+        point.update(beta=None, degree=None, radius=None)
     return point
+
+
+def family_outputs(point: dict, stream, context, rng) -> tuple[list[np.ndarray], list[str]]:
+    """Readouts of the point's separations on ``stream`` (one per separation)."""
+    names = list(point["separation"])
+    if context.backend == "spiking":
+        from neurosim.circuits.spiking_runner import kernel_memory, run_logged
+
+        slots = max(point["T"])
+        return [run_logged(kernel_memory(point, slots, name, context, rng), stream, context,
+                           f"dot_{name}_slots{slots}") for name in names], names
+    visible = point["d"] - int(round(point["occlusion"] * point["d"]))
+    theta = hamming_threshold(point["similarity"], point["d"], visible, point["radius"])
+    separations = [Separation(name, beta=point["beta"], theta=theta, degree=point["degree"])
+                   for name in names]
+    return run_separations(stream, point["similarity"], separations), names
 
 
 def run_point(point, seed, context):
     stream_rng, gate_rng = _kv.rngs(seed, 2)
     d, B = point["d"], point["seeds"]
-    visible = d - int(round(point["occlusion"] * d))
-    separations = []
-    if point["model"] == "family":
-        theta = hamming_threshold(point["similarity"], d, visible, point["radius"])
-        separations = [Separation(name, beta=point["beta"], theta=theta, degree=point["degree"])
-                       for name in point["separation"]]
     records = []
     for T in point["T"]:
         stream = recall_stream(stream_rng, np.full(B, T), d, occlusion=point["occlusion"])
         if point["model"] == "family":
-            outputs = run_separations(stream, point["similarity"], separations)
-            labels = [s.name for s in separations]
+            outputs, labels = family_outputs(point, stream, context, gate_rng)
         else:
-            model_point = {"model": point["model"], "gate": "sequential", "N": d, "p": None}
+            model_point = {"model": point["model"], "gate": "sequential", "N": d, "p": None,
+                           "input": point["input"], "seed_noise": point["seed_noise"]}
             outputs, labels = [_kv.run_model(model_point, stream, gate_rng, context)], [None]
         for y_hat, label in zip(outputs, labels):
             columns = {"separation": np.full(B, label)} if label else {}
@@ -79,9 +112,15 @@ def run_point(point, seed, context):
 
 
 def memory_label(frame):
+    """similarity_separation or the model name; with the backend appended where the frame
+    holds several."""
     family = frame["model"] == "family"
-    return np.where(family, frame["similarity"].astype(str) + "_" + frame["separation"].astype(str),
-                    frame["model"])
+    label = pd.Series(np.where(family, frame["similarity"].astype(str) + "_"
+                               + frame["separation"].astype(str), frame["model"]),
+                      index=frame.index)
+    if frame["backend"].nunique() > 1:
+        label = label + "_" + frame["backend"]
+    return label
 
 
 def capacities(frame, threshold: float) -> dict[str, tuple[int, bool]]:
@@ -117,17 +156,23 @@ def plot(frame, values):
     figure, axes = plt.subplots(1, columns, figsize=(4.2 * columns, 3.8), sharey=True,
                                 squeeze=False)
     found = capacities(frame, values["threshold"][0])
+    several = frame["backend"].nunique() > 1
     for ax, similarity in zip(axes[0], similarities or [None]):
-        for color, name in enumerate(SEPARATIONS + MODELS[1:]):
-            memory = name if name in MODELS else f"{similarity}_{name}"
+        for (color, name), backend in itertools.product(enumerate(SEPARATIONS + MODELS[1:]),
+                                                        sorted(frame["backend"].unique())):
+            memory = (name if name in MODELS else f"{similarity}_{name}") \
+                + (f"_{backend}" if several else "")
             group = frame[frame["memory"] == memory]
             if group.empty:
                 continue
             stats = group.groupby("T")["accuracy"].agg(["mean", "sem"])
             capacity, censored = found[memory]
-            ax.errorbar(stats.index, stats["mean"], yerr=stats["sem"].fillna(0), marker="o",
-                        ms=2, capsize=1, color=f"C{color}", ls="--" if name in MODELS else "-",
-                        label=f"{name}: C = {capacity}{'+' if censored else ''}")
+            ax.errorbar(stats.index, stats["mean"], yerr=stats["sem"].fillna(0),
+                        marker="s" if backend == "spiking" else "o", ms=2, capsize=1,
+                        color=f"C{color}", ls=":" if backend == "spiking" else
+                        "--" if name in MODELS else "-",
+                        label=f"{name}{f' ({backend})' if several else ''}: "
+                              f"C = {capacity}{'+' if censored else ''}")
         ax.axhline(values["threshold"][0], color="grey", lw=0.8, ls=":")
         ax.set_xscale("log")
         ax.set_xlabel("stored patterns T")
@@ -161,8 +206,10 @@ PROTOCOL = Protocol(
                         "visible query entries", check=probability),
         "threshold": Param(0.98, float, "accuracy threshold of the capacity", check=probability),
         "seeds": Param(10, int, "independent trials per point", check=positive),
+        **_kv.spiking_noise_params(),
     },
     run_point=run_point, summarize=summarize, plot=plot, canonical=canonical,
+    backends=("rate", "spiking"),
     shared_streams=("model", "similarity"), figure="eq. 3-6", metric="accuracy",
     compare_on=("T", "separation"),
     notes="The review states no capacities: it argues that separation operators (softmax, "

@@ -153,3 +153,17 @@ def test_backend_gap_pairs_rate_and_spiking_rows_despite_spiking_only_parameters
               "seed_noise": [0]}
     gap = backend_gap(frame, get_protocol("autoassociative"), values)
     assert gap == pytest.approx({"max_abs_accuracy_gap": 0.2, "mean_abs_accuracy_gap": 0.125})
+
+
+def test_backend_gap_pairs_a_rate_gain_the_spiking_rows_leave_empty_only_when_single():
+    """beta: one rate value pairs with the spiking rows (which have no beta); two do not."""
+    from neurosim.experiment import backend_gap
+
+    protocol = get_protocol("mhn-retrieval")
+    frame = pd.DataFrame({"backend": ["rate", "rate", "spiking", "spiking"], "T": [4, 8, 4, 8],
+                          "beta": [1.0, 1.0, None, None], "accuracy": [1.0, 0.9, 0.7, 0.8]})
+    values = {"backend": ["rate", "spiking"], "T": [4, 8], "beta": [1.0]}
+    assert backend_gap(frame, protocol, values) == pytest.approx(
+        {"max_abs_accuracy_gap": 0.3, "mean_abs_accuracy_gap": 0.2})
+    two_betas = pd.concat([frame, frame.iloc[:2].assign(beta=2.0, accuracy=0.5)])
+    assert backend_gap(two_betas, protocol, {**values, "beta": [1.0, 2.0]}) == {}

@@ -1,0 +1,119 @@
+"""Softmax and threshold separations, and the two-layer modern Hopfield network, as spiking
+circuits (Gershman, Fiete & Irie 2025, eq. 3-6; Krotov & Hopfield 2020, model B).
+
+The dual form y~ = sum_n sigma(S(k_n, x))_n v_n (eq. 3) is the spiking key-value circuit of
+:mod:`neurosim.circuits.kv_spiking` with one memory cell per stored item: the local third
+factor is sequential (item t -> memory cell t, eq. 6), so every item is written once into its
+own cell's key synapses (the similarity S is the synaptic dot product of the input's ON/OFF
+code with the learned key) and value synapses, by the plateau-gated three-factor rule during
+its store window.  Nothing is set by hand: the weights are learned as in any key-value store,
+and the read is measured from the output cells' spikes.
+
+Separations sigma, both made by the hidden interneurons (no normalization is computed):
+
+- ``softmax``: E -> I -> E feedback inhibition, the winner-take-all of kv_spiking; its
+  sharpness (eq. 6's beta) is set by the circuit's gains, not by a parameter beta;
+- ``threshold``: feedback inhibition off (``hidden_to_inhibition_nS = 0``).  The interneurons
+  then follow the input alone (feedforward inhibition), so a memory cell fires when its key
+  drive exceeds the inhibition plus its own rheobase -- a threshold on the similarity -- and
+  the output sums the values of every cell above it (sparse distributed memory).  The threshold
+  is set by ``threshold_inhibition_nS`` (input -> interneuron conductance), not by a radius.
+
+The two-layer modern Hopfield network is the same circuit on an autoassociative stream
+(values = keys, one-shot storage of each pattern): the input and output ON/OFF cells are the
+feature neurons (the cue in, the completed pattern out), the hidden cells the memory neurons in
+a winner-take-all.  The feature -> memory -> feature loop is traversed once per query window
+(no output -> memory synapses): the spiking twin is one iteration of eq. 3 from the cue, which
+is where the rate network's fixed point lies for a cue that one memory dominates.  Its feature
+state is the sign of each feature pair's ON - OFF spike count (0: no decision).  Closing the
+loop (output -> memory synapses written by the key rule from the clamped output, 0.2-4.8 nS
+per output cell) was measured and lowered accuracy at every gain: the loop amplifies the
+output pairs' common mode (both cells of a pair firing) until every memory cell fires.
+
+A cue that shows every entry (the flipped cues of mhn-retrieval) drives a memory cell through
+d active inputs, an occluded one (separation-capacity, 60% hidden) through about 0.4 d: the
+memory's key conductance ``key_w_max_nS`` is a setting of the circuit (0.3 nS at d = 40 was set
+for occluded cues; ``FULL_CUE_KEY_W_MAX_NS`` for cues with every entry shown).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from neurosim.events import EventStream
+from neurosim.gates import sequential_gates
+from neurosim.protocol import ParameterError
+
+from .kv_spiking import KVCircuit, SpikingKeyValueMemory
+from .spiking_windows import Windows
+
+SPIKING_SEPARATIONS = ("softmax", "threshold")
+FULL_CUE_KEY_W_MAX_NS = 0.15
+
+
+def read_window(read_ms: float) -> Windows:
+    """The circuit's presentation window with a read phase of ``read_ms`` (checked)."""
+    return replace(KVCircuit().windows, read_ms=read_ms)
+
+
+@dataclass
+class SpikingKernelMemory:
+    """One memory cell per stored item (``slots`` cells: at least the largest number of items a
+    trial stores), read through the ``separation`` made by the circuit's interneurons."""
+
+    slots: int
+    separation: str = "softmax"
+    circuit: KVCircuit = field(default_factory=KVCircuit)
+    threshold_inhibition_nS: float = 0.55
+    device: str = "cpp_standalone"
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.separation not in SPIKING_SEPARATIONS:
+            raise ParameterError(f"separation {self.separation!r} is not available on spiking "
+                                 f"(spiking separations: {', '.join(SPIKING_SEPARATIONS)})")
+        if self.slots < 1:
+            raise ParameterError("slots must be >= 1")
+        if self.threshold_inhibition_nS < 0:
+            raise ParameterError("threshold_inhibition_nS must be >= 0")
+
+    def memory(self) -> SpikingKeyValueMemory:
+        """The key-value circuit that realizes the separation."""
+        circuit = self.circuit
+        if self.separation == "threshold":
+            circuit = replace(circuit, hidden_to_inhibition_nS=0.0,
+                              input_to_inhibition_nS=self.threshold_inhibition_nS)
+        return SpikingKeyValueMemory(self.slots, device=self.device, seed=self.seed,
+                                     circuit=circuit)
+
+    def run(self, stream: EventStream, record: bool = False) -> np.ndarray:
+        """Readout (B, T, m): each output pair's ON - OFF spike count in the read phase of
+        every window.  ``self.physiology`` then holds the run's physiology."""
+        stored = (stream.q > 0).sum(axis=1)
+        if stored.max(initial=0) > self.slots:
+            raise ParameterError(f"a trial stores {int(stored.max())} items but the spiking "
+                                 f"memory has {self.slots} memory cells (one per item)")
+        last_store = np.flatnonzero((stream.q > 0).any(axis=0))
+        if last_store.size and last_store[-1] >= self.slots:
+            raise ParameterError("the sequential write gives item t cell t mod slots: every "
+                                 f"store must happen in the first {self.slots} steps")
+        memory = self.memory()
+        gated = stream.with_gates(sequential_gates(stream.batch, stream.steps, self.slots))
+        y_hat = memory.run(gated, record=record)
+        self.physiology = memory.physiology
+        if record:
+            self.recorded = memory.recorded
+        return y_hat
+
+
+@dataclass
+class SpikingTwoLayerHopfield(SpikingKernelMemory):
+    """The two-layer modern Hopfield network (Krotov & Hopfield 2020, model B) on spikes: the
+    feature state is the sign of each feature pair's ON - OFF spike count (module docstring)."""
+
+    circuit: KVCircuit = field(
+        default_factory=lambda: replace(KVCircuit(), key_w_max_nS=FULL_CUE_KEY_W_MAX_NS))
+
+    def run(self, stream: EventStream, record: bool = False) -> np.ndarray:
+        return np.sign(super().run(stream, record))

@@ -1,0 +1,95 @@
+"""Spiking separations and the spiking two-layer Hopfield network (circuits/kernel_spiking.py),
+driven through their protocols' spiking backends.  One circuit shape (d = 40, 8 memory cells,
+16 trials x 16 windows, 60 ms read phase) is built once and shared by the runs below."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from neurosim.circuits.kernel_spiking import SpikingKernelMemory, SpikingTwoLayerHopfield
+from neurosim.events import sign_accuracy
+from neurosim.experiment import run_protocol
+from neurosim.patterns import recall_stream
+from neurosim.protocol import ParameterError
+
+pytestmark = pytest.mark.spiking
+
+
+def neurosim_cli(*args):
+    return subprocess.run([sys.executable, "-m", "neurosim.cli", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "separation-capacity", "--backend", "spiking", "--set", "model=family",
+      "--set", "similarity=euclidean", "--set", "separation=softmax"], "dot similarity"),
+    (["run", "separation-capacity", "--backend", "spiking", "--set", "model=family",
+      "--set", "similarity=dot", "--set", "separation=max"], "softmax and threshold"),
+    (["run", "mhn-retrieval", "--backend", "spiking", "--set", "model=modern"],
+     "two-layer network only"),
+    (["run", "mhn-retrieval", "--backend", "spiking", "--set", "model=two-layer",
+      "--set", "capacity_models=two-layer", "--set", "T=4"], "no capacity search"),
+    (["run", "mhn-retrieval", "--backend", "spiking", "--set", "model=two-layer"], "T <= 256"),
+    (["run", "mhn-retrieval", "--backend", "spiking", "--set", "model=two-layer",
+      "--set", "T=4", "--set", "read_ms=10"], "settle_ms"),
+])
+def test_bad_spiking_requests_fail_in_one_line(args, message):
+    result = neurosim_cli(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("neurosim: error:") and message in lines[0]
+
+
+def test_memory_refuses_more_items_than_memory_cells():
+    stream = recall_stream(np.random.default_rng(0), np.array([5]), 8)
+    with pytest.raises(ParameterError, match="5 items but the spiking memory has 4"):
+        SpikingKernelMemory(4).run(stream)
+    with pytest.raises(ParameterError, match="not available on spiking"):
+        SpikingKernelMemory(4, separation="polynomial")
+
+
+def test_spiking_separations_recall_and_the_compare_reports_the_gap(tmp_path):
+    """d = 40, 8 stored patterns, 60% occluded queries: both spiking separations recall (the
+    family's qualitative result: a separation makes recall exact where the identity is not),
+    and the compare pairs each spiking curve with its rate twin."""
+    summary = run_protocol("separation-capacity", {
+        "model": "family", "similarity": "dot", "separation": "softmax,threshold,identity",
+        "T": "8", "seeds": "8"}, backends=("rate",), out=tmp_path / "rate", progress=False)
+    identity = summary["headline"]["dot_identity_capacity"]
+    compared = run_protocol("separation-capacity", {
+        "model": "family", "similarity": "dot", "separation": "softmax,threshold",
+        "T": "8", "seeds": "8"}, backends=("rate", "spiking"), out=tmp_path / "compare",
+        progress=False)
+    h = compared["headline"]
+    import pandas as pd
+
+    frame = pd.read_csv(tmp_path / "compare" / "results.csv")
+    spiking = frame[frame["backend"] == "spiking"].groupby("separation")["accuracy"].mean()
+    assert identity == 0                       # the identity misses 0.98 already at T = 8
+    assert spiking["softmax"] >= 0.9 and spiking["threshold"] >= 0.85
+    assert 0 < h["max_abs_accuracy_gap"] < 0.2
+    assert h["rate_p99_hz_hidden_inh"] <= 300
+
+
+def test_spiking_two_layer_network_completes_flipped_cues(tmp_path):
+    """d = 40, 8 patterns stored one-shot, cues with 30% of their entries flipped: the spiking
+    two-layer network's feature cells end with more entries right than the cue had (0.7)."""
+    summary = run_protocol("mhn-retrieval", {
+        "model": "two-layer", "d": "40", "T": "8", "beta": "1", "queries": "8", "seeds": "8",
+        "read_ms": "60", "capacity_models": "classical"}, backends=("spiking",),
+        out=tmp_path, progress=False)
+    h = summary["headline"]
+    assert h["accuracy_two-layer_spiking_T8"] >= 0.8
+    assert h["overlap_two-layer_spiking_T8"] > 0.6
+
+
+def test_two_layer_feature_state_is_the_sign_of_the_counts():
+    """The readout is the sign of the ON - OFF counts: values in {-1, 0, 1}."""
+    stream = recall_stream(np.random.default_rng(1), np.full(16, 2), 40, occlusion=0.3)
+    y = SpikingTwoLayerHopfield(8, seed=3).run(stream)
+    scored = y[stream.query]
+    assert set(np.unique(scored)) <= {-1.0, 0.0, 1.0}
+    assert sign_accuracy(y, stream.y, stream.query).mean() >= 0.8
