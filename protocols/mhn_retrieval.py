@@ -196,9 +196,14 @@ def canonical(point: dict) -> dict:
 
 
 def model_label(frame):
-    """model, with beta for the softmax models (e.g. modern_beta1), _spiking on spiking."""
+    """model, with beta for the softmax models (e.g. modern_beta1); _spiking on spiking, with
+    the read phase where the frame holds several (two-layer_spiking_read120ms)."""
     beta = frame["beta"].map(lambda b: "" if b != b or b is None else f"_beta{b:g}")
-    return frame["model"] + beta + np.where(frame["backend"] == "spiking", "_spiking", "")
+    spiking = frame["backend"] == "spiking"
+    label = frame["model"] + beta + np.where(spiking, "_spiking", "")
+    if "read_ms" in frame and frame.loc[spiking, "read_ms"].nunique() > 1:
+        label = label + frame["read_ms"].map(lambda r: "" if r != r else f"_read{r:g}ms")
+    return label
 
 
 def reference_T(values: dict) -> int:
@@ -233,6 +238,7 @@ def summarize(frame, values):
 
 def plot(frame, values):
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     recall = frame[frame["kind"] == "recall"].assign(label=model_label)
     figure, axes = plt.subplots(1, 3, figsize=(16, 4.2))
@@ -244,6 +250,8 @@ def plot(frame, values):
                          ms=3, capsize=2, label=label)
     axes[0].set(xscale="log", xlabel="stored patterns T", ylabel="recall accuracy (eq. 18)",
                 title=f"Recall from {values['noise'][0]:g}-flipped cues, d = {values['d'][0]}")
+    axes[0].set_xticks(values["T"], [str(T) for T in values["T"]], fontsize=7)
+    axes[0].xaxis.set_minor_formatter(NullFormatter())
     softmax = recall[recall["model"].isin(SOFTMAX_MODELS)]
     loads = sorted(softmax["T"].unique())
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(loads), 1)))
@@ -262,6 +270,8 @@ def plot(frame, values):
         axes[2].set_xticks(range(len(stats)), stats.index, rotation=45, ha="right", fontsize=7)
         axes[2].set(yscale="log", ylabel=f"capacity (accuracy >= {values['threshold'][0]})",
                     title="Capacity at the same dimension")
+    else:
+        axes[2].set_axis_off()
     for ax in axes[:2]:
         if ax.lines:
             ax.legend(fontsize=6)

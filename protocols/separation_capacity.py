@@ -149,6 +149,7 @@ def summarize(frame, values):
 
 def plot(frame, values):
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     frame = frame.assign(memory=memory_label(frame))
     similarities = [s for s in SIMILARITIES if s in set(frame["similarity"].dropna())]
@@ -175,6 +176,9 @@ def plot(frame, values):
                               f"C = {capacity}{'+' if censored else ''}")
         ax.axhline(values["threshold"][0], color="grey", lw=0.8, ls=":")
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        if len(values["T"]) <= 8:
+            ax.set_xticks(sorted(values["T"]), [str(T) for T in sorted(values["T"])])
         ax.set_xlabel("stored patterns T")
         ax.set_title(f"similarity: {similarity}")
         ax.legend(fontsize=6)
