@@ -300,7 +300,9 @@ def prepare_run(name: str, overrides: dict[str, str] | None = None, *,
     if device == "cuda" and set(backends) - {"rate", "graph"}:
         require_cuda()
     values = {"backend": list(backends), **protocol.resolve(overrides or {})}
-    points = protocol.points(values)
+    points, left_out = protocol.compared_points(values)
+    for backend, reason in left_out.items():
+        note(f"{backend} runs the points it realizes and leaves out the others ({reason})")
     out = Path(out)
     check_writable(out)
     run = PreparedRun(protocol, values, points, out, seed, device,

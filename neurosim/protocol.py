@@ -174,15 +174,33 @@ class Protocol:
     def points(self, values: dict[str, list]) -> list[dict]:
         """The grid: product of the sweep axes, inner axes passed whole as tuples,
         points made canonical (parameters a point does not use set to None) and
-        de-duplicated."""
+        de-duplicated (:meth:`compared_points` without the left-out points)."""
+        return self.compared_points(values)[0]
+
+    def compared_points(self, values: dict[str, list]) -> tuple[list[dict], dict[str, str]]:
+        """The grid's points and, per compared backend, why it leaves points out.  A point
+        that a compared backend (any backend but the first listed) does not realize -- its
+        canonical form raises ParameterError, e.g. a model without a spiking circuit -- is
+        left out as long as that backend keeps some point; otherwise, and on the first
+        backend, the error stands."""
         grid_values = {name: [tuple(items)] if name in self.params and self.params[name].inner
                        else items for name, items in values.items()}
-        points = []
+        backends = values.get("backend", [])
+        points, left_out = [], {}
         for point in expand_grid(grid_values):
-            point = self.canonical(point) if self.canonical else point
+            try:
+                point = self.canonical(point) if self.canonical else point
+            except ParameterError as error:
+                if len(backends) < 2 or point.get("backend") == backends[0]:
+                    raise
+                left_out.setdefault(point["backend"], error)
+                continue
             if point not in points:
                 points.append(point)
-        return points
+        for backend, error in left_out.items():
+            if not any(point.get("backend") == backend for point in points):
+                raise error
+        return points, {backend: str(error) for backend, error in left_out.items()}
 
     def resolve(self, overrides: dict[str, str]) -> dict[str, list]:
         """Defaults updated by ``NAME=V1,V2`` overrides (already split by name)."""

@@ -167,3 +167,20 @@ def test_backend_gap_pairs_a_rate_gain_the_spiking_rows_leave_empty_only_when_si
         {"max_abs_accuracy_gap": 0.3, "mean_abs_accuracy_gap": 0.2})
     two_betas = pd.concat([frame, frame.iloc[:2].assign(beta=2.0, accuracy=0.5)])
     assert backend_gap(two_betas, protocol, {**values, "beta": [1.0, 2.0]}) == {}
+
+
+def test_compare_leaves_out_the_points_a_twin_backend_does_not_realize():
+    """mhn-retrieval on spiking realizes the two-layer network only: compared with rate, the
+    other models run on rate alone (and the reason is kept); asked of spiking alone, the error
+    stands, as it does when the twin realizes none of the points."""
+    protocol = get_protocol("mhn-retrieval")
+    values = {"backend": ["rate", "spiking"],
+              **protocol.resolve({"model": "classical,two-layer", "T": "4,8", "beta": "1"})}
+    points, left_out = protocol.compared_points(values)
+    assert sorted((p["backend"], p["model"]) for p in points) == [
+        ("rate", "classical"), ("rate", "two-layer"), ("spiking", "two-layer")]
+    assert "two-layer network only" in left_out["spiking"]
+    with pytest.raises(ParameterError, match="two-layer network only"):
+        protocol.points({**values, "backend": ["spiking"]})
+    with pytest.raises(ParameterError, match="two-layer network only"):
+        protocol.points({**values, "model": ["classical"]})
