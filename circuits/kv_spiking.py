@@ -28,6 +28,13 @@ Populations (per trial; the B trials of a stream are B independent copies in one
   cell per output cell (firing for the cell whose sign is y_j) and an inhibitory one (for the
   other cell of the pair): push-pull teaching.
 
+Closed-loop stimulation (streams with ``feedback`` steps, e.g. sequence recall): as a lab's
+real-time system would, the stimulus apparatus counts each output pair's ON minus OFF spikes
+in the scored part of a window's read phase (a counter on every input cell of that dimension,
+fed by the output spikes) and, at the start of a feedback window, shows x = sign(count) through
+the input cells instead of the stream's x.  The counters belong to the apparatus, not to the
+circuit (no neuron reads them); they exist only in builds of streams with feedback steps.
+
 Presentation window (one per stream step): ``read_ms`` with x_t shown, the readout being
 the output's ON minus OFF spike counts in [``settle_ms``, ``read_ms``) (eq. 5, scored by
 its sign, eq. 18), then ``store_ms`` with x_t still shown, the gating burst, the
@@ -178,11 +185,15 @@ class SpikingKeyValueMemory(KeyValueParameters):
     # ------------------------------------------------------------------ inputs
     def stimulus(self, stream: EventStream, B: int, steps: int) -> dict[str, np.ndarray]:
         """TimedArray rows (one per window) of a stream padded to B trials and ``steps``
-        windows: inputs x, gates gamma, neuromodulation q, teacher clamp y (where q > 0)."""
+        windows: inputs x, gates gamma, neuromodulation q, teacher clamp y (where q > 0) and,
+        for a stream with feedback steps, where the input is the previous readout's sign."""
         full = stream.padded(B, steps)
-        return {"x": window_rows(full.x), "gate": window_rows(full.gate.astype(float)),
+        rows = {"x": window_rows(full.x), "gate": window_rows(full.gate.astype(float)),
                 "q": np.ascontiguousarray(full.q.T),
                 "clamp": window_rows(full.y * (full.q > 0)[..., None])}
+        if closed_loop(stream):
+            rows["fed"] = np.ascontiguousarray(full.feedback.T.astype(float))
+        return rows
 
     def run_args(self, handles: dict, values: dict) -> dict:
         """TimedArray values and every run-time parameter of the circuit (rates, gains, the
@@ -241,15 +252,17 @@ class SpikingKeyValueMemory(KeyValueParameters):
         B, steps, d, m, N = shape["B"], shape["steps"], shape["d"], shape["m"], shape["N"]
         w = c.windows
         win = w.steps(w.window_ms) * w.dt_ms * ms
+        loop = shape.get("closed_loop", False)
         if values is None:
             values = {"x": np.zeros((steps, B * d)), "gate": np.zeros((steps, B * N)),
-                      "q": np.zeros((steps, B)), "clamp": np.zeros((steps, B * m))}
+                      "q": np.zeros((steps, B)), "clamp": np.zeros((steps, B * m)),
+                      **({"fed": np.zeros((steps, B))} if loop else {})}
         ta = {name: TimedArray(values[name], dt=win, name=f"kv_{name}")
-              for name in ("x", "gate", "q", "clamp")}
+              for name in ("x", "gate", "q", "clamp", *(("fed",) if loop else ()))}
         W, R = w.steps(w.window_ms), w.steps(w.read_ms)
         G0 = w.steps(w.read_ms + c.gate_delay_ms)
         phase = {"W_steps": W, "R_steps": R, "G0_steps": G0, "G1_steps": G0 + w.steps(c.gate_ms),
-                 **{f"kv_{k}": v for k, v in ta.items()}}
+                 "S_steps": w.steps(w.settle_ms), **{f"kv_{k}": v for k, v in ta.items()}}
         store = "int(timestep(t, dt) % W_steps >= R_steps)"
         gating = ("int(timestep(t, dt) % W_steps >= G0_steps and "
                   "timestep(t, dt) % W_steps < G1_steps)")
@@ -260,10 +273,13 @@ class SpikingKeyValueMemory(KeyValueParameters):
             return neuron_group(n, SpikeSource(rate, check_ms=check), *(code or ()), name=name,
                                 extra_equations=extra, namespace=phase)
 
-        inputs = source("r_in*(1 + polarity*kv_x(t, column)) + (r_base - r_in)*int(kv_x(t, column) == 0)",
+        shown = "x_now" if loop else "kv_x(t, column)"
+        apparatus = ("\nx_now = kv_fed(t, trial)*x_fed + (1 - kv_fed(t, trial))*kv_x(t, column) : 1"
+                     "\nx_fed : 1\ncount : 1\ntrial : integer (constant)") if loop else ""
+        inputs = source(f"r_in*(1 + polarity*{shown}) + (r_base - r_in)*int({shown} == 0)",
                         B * n_in, "kv_input",
                         "r_in : Hz (shared, constant)\nr_base : Hz (shared, constant)\n"
-                        "column : integer (constant)",
+                        "column : integer (constant)" + apparatus,
                         [RateCode(c.input_rate_hz, c.input_trace_ms, baseline=1.0)])
         per_dim = np.arange(n_in) // c.neurons_per_input          # 0..2d-1: ON dims, OFF dims
         inputs.column = (np.arange(B)[:, None] * d + per_dim[None] % d).ravel()
@@ -352,7 +368,9 @@ class SpikingKeyValueMemory(KeyValueParameters):
             traces["keys"] = StateMonitor(keys, "w", record=recorded_keys(N, d, c),
                                           dt=1 * ms, name="kv_trace_keys")
             monitors += list(traces.values())
-        net = Network(*groups.values(), keys, vals, release, *syn.values(), *monitors,
+        extras = closed_loop_apparatus(inputs, output, B, n_in, per_dim % d, m, win, phase) \
+            if loop else []
+        net = Network(*groups.values(), keys, vals, release, *syn.values(), *monitors, *extras,
                       name="kv_network")
         return {"B": B, "d": d, "ta": ta, "groups": groups, "synapses": {**syn, "keys": keys, "values": vals},
                 "spikes": spikes, "currents": currents, "traces": traces, "net": net}
@@ -369,16 +387,17 @@ class SpikingKeyValueMemory(KeyValueParameters):
             raise ValueError("the key-value memory needs the stream's local third factors (gate)")
         if stream.gate.shape[2] != self.N:
             raise ValueError(f"gate has {stream.gate.shape[2]} neurons, the memory N = {self.N}")
-        if stream.feedback is not None and np.any(stream.feedback):
-            raise ParameterError("feedback (recurrent sequence) streams are not available on "
-                                 "the spiking key-value memory")
+        if closed_loop(stream) and stream.d != stream.m:
+            raise ParameterError("feedback steps show the readout as the next input: they need "
+                                 f"d == m (got d={stream.d}, m={stream.m})")
         B, steps = padded(stream.batch, self.device), padded_steps(stream.steps, self.device)
         w = self.circuit.windows
         shape = {"B": B, "steps": steps, "d": stream.d, "m": stream.m, "N": self.N,
                  "circuit": self.circuit.structure(), "dt_ms": w.dt_ms,
                  "duration_ms": steps * w.window_ms, "record": record,
                  "rules": [self.key_synapse().plasticity_code(),
-                           self.value_synapse().plasticity_code()]}
+                           self.value_synapse().plasticity_code()],
+                 **({"closed_loop": True} if closed_loop(stream) else {})}
         handles = run_circuit(self, shape, self.stimulus(stream, B, steps), record)
         monitor = handles["spikes"]["output"]
         counts = window_counts(np.asarray(monitor.t_), np.asarray(monitor.i), B * 2 * stream.m,
@@ -390,6 +409,30 @@ class SpikingKeyValueMemory(KeyValueParameters):
         if record:
             self.recorded = circuit_record(handles, w, kv_traces(handles))
         return y_hat[:stream.batch, :stream.steps]
+
+
+def closed_loop(stream: EventStream) -> bool:
+    """Whether the stream has feedback steps (closed-loop stimulation)."""
+    return stream.feedback is not None and bool(np.any(stream.feedback))
+
+
+def closed_loop_apparatus(inputs, output, B: int, n_in: int, input_dims: np.ndarray, m: int,
+                          window, phase: dict) -> list:
+    """The closed-loop stimulation (module docstring): output -> input-cell counters of the
+    same dimension, counting ON minus OFF spikes in [settle_ms, read_ms) of each window, read
+    as x = sign(count) and cleared at the start of every window (before the sources redraw)."""
+    from brian2 import Synapses
+
+    inputs.trial = np.repeat(np.arange(B), n_in)
+    counting = "int(timestep(t, dt) % W_steps >= S_steps and timestep(t, dt) % W_steps < R_steps)"
+    counters = Synapses(output, inputs, on_pre=f"count_post += polarity_pre*{counting}",
+                        namespace=phase, name="kv_closed_loop")
+    output_dims = np.arange(2 * m) % m
+    connect_trials(counters, B, 2 * m, n_in,
+                   pairs=np.nonzero(output_dims[:, None] == input_dims[None, :]))
+    inputs.run_regularly("x_fed = sign(count)\ncount = 0", dt=window, when="start", order=-1,
+                         name="kv_closed_loop_update")
+    return [counters]
 
 
 def recorded_keys(N: int, d: int, circuit: KVCircuit) -> np.ndarray:

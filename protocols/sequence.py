@@ -3,14 +3,20 @@ transitions x_t -> x_{t+1} of a random sequence of T patterns, prompt with the
 middle pattern and run recurrently (input = sign of the previous readout).
 Accuracy is eq. 18 over the recalled rest of the sequence. The Hebbian
 baseline ('bam') is the asymmetric outer-product memory W = sum x_{t+1} x_t^T
-read in one synchronous step per recall step."""
+read in one synchronous step per recall step.
+
+Spiking backend (``neurosim compare sequence --set model=kv``): the spiking key-value
+circuit with closed-loop stimulation (circuits/kv_spiking.py): the apparatus counts the
+output's ON - OFF spikes in each read phase and shows their sign as the next input. The
+Hebbian baseline has no spiking realization here (its one synchronous step has no spiking
+counterpart)."""
 from __future__ import annotations
 
 import numpy as np
 
 from neurosim.events import sign_accuracy
 from neurosim.patterns import sequence_stream
-from neurosim.protocol import Param, Protocol
+from neurosim.protocol import Param, ParameterError, Protocol
 
 from . import _kv
 
@@ -23,6 +29,9 @@ def canonical(point):
     point = _kv.canonical({**point, "occlusion": None, "occlusion_mode": None})
     if point["model"] == "hopfield":
         point["model"] = "bam"
+    if point["backend"] == "spiking" and point["model"] not in ("kv", "tvt"):
+        raise ParameterError("sequence on spiking: kv and tvt only (the Hebbian baseline reads "
+                             "in one synchronous step)")
     return point
 
 
@@ -81,5 +90,5 @@ PROTOCOL = Protocol(
                        check=lambda v: None if v >= 2 else "must be >= 2", inner=True)},
     run_point=run_point, summarize=summarize, plot=plot, canonical=canonical,
     estimate=_kv.estimate,
-    backends=("rate",), figure="Fig. 5b", compare_on=("T",),
+    backends=("rate", "spiking"), figure="Fig. 5b", compare_on=("T",),
     paper=PAPER, notes=NOTES)

@@ -7,6 +7,7 @@ synapses learn, Dale's law, refractoriness."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 import subprocess
 import sys
 
@@ -20,7 +21,7 @@ from neurosim.circuits.kv_spiking import SpikingKeyValueMemory
 from neurosim.circuits.spiking_windows import padded, padded_steps
 from neurosim.events import EventStream, sign_accuracy
 from neurosim.gates import sequential_gates
-from neurosim.patterns import random_patterns, recall_stream
+from neurosim.patterns import random_patterns, recall_stream, sequence_stream
 
 pytestmark = pytest.mark.spiking
 
@@ -297,3 +298,16 @@ def test_cuda_without_gpu_fails_cleanly(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("neurosim: error: --device cuda")
     assert not (tmp_path / "out" / "results.csv").exists()
+
+
+def test_closed_loop_stimulation_shows_the_readout_as_the_next_input():
+    """Sequence recall with the stream's own inputs erased at the feedback steps (x = 0 there):
+    only the closed loop -- the readout's sign shown as the next input -- can recall those
+    steps, chained from the prompt (chance: 0.5); the rate twin recalls them exactly."""
+    stream = sequence_stream(np.random.default_rng(4), np.full(16, 8), D)
+    erased = np.where(stream.feedback[..., None], 0.0, stream.x)
+    stream = replace(stream, x=erased).with_gates(sequential_gates(16, stream.steps, D))
+    rate = KeyValueMemory(D).run(stream)
+    assert sign_accuracy(rate, stream.y, stream.feedback).mean() == 1.0
+    y_hat = SpikingKeyValueMemory(D, device="cpp_standalone", seed=2).run(stream)
+    assert sign_accuracy(y_hat, stream.y, stream.feedback).mean() >= 0.8
