@@ -103,8 +103,9 @@ def table(report: dict) -> str:
                  (f"cpp_standalone re-run ({batch['trials']} trials)", batch["per_run_s"]),
                  ("  per trial", batch["per_trial_s"])]
     if "runtime" in report:
-        rows += [(f"runtime ({report['runtime']['target']}) first call", report["runtime"]["first_call_s"]),
-                 (f"runtime ({report['runtime']['target']}) later run", report["runtime"]["per_run_s"])]
+        runtime = report["runtime"]
+        rows += [(f"runtime ({runtime['target']}) first call", runtime["first_call_s"]),
+                 (f"runtime ({runtime['target']}) later run", runtime["per_run_s"])]
     lines = [f"{label:48s} {seconds:9.2f} s" for label, seconds in rows]
     lines += [f"{name:48s} {value:9.1f} x" for name, value in report["ratios"].items()]
     return "\n".join(lines)

@@ -242,7 +242,8 @@ def stop_from_run_args(net, every):
         raise NotImplementedError("the early stop is compiled (cpp_standalone) only")
 
     holder = NeuronGroup(1, "t_stop : second (shared, constant)\nstopped : integer (shared)",
-                         name="run_until", namespace={"stop_run": stop_run, "half_check": every / 2})
+                         name="run_until",
+                         namespace={"stop_run": stop_run, "half_check": every / 2})
     holder.t_stop = 1e9 * second
     holder.run_regularly("stopped = stop_run(t >= t_stop - half_check)", dt=every, when="start",
                          name="run_until_check")
