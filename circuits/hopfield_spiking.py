@@ -326,7 +326,8 @@ class SpikingHopfield:
                  "bidirectional": self.bidirectional, "circuit": self.circuit.structure(),
                  "dt_ms": w.dt_ms, "duration_ms": steps * w.window_ms, "record": record,
                  "rule": self.recurrent_synapse().plasticity_code()}
-        handles = run_circuit(self, shape, self.stimulus(stream, B, steps), record)
+        handles = run_circuit(self, shape, self.stimulus(stream, B, steps), record,
+                              stop=(stream.steps, w))
         n = handles["n"]
         monitor = handles["spikes"]["units"]
         counts = window_counts(np.asarray(monitor.t_), np.asarray(monitor.i), B * 2 * n, steps,

@@ -398,7 +398,8 @@ class SpikingKeyValueMemory(KeyValueParameters):
                  "rules": [self.key_synapse().plasticity_code(),
                            self.value_synapse().plasticity_code()],
                  **({"closed_loop": True} if closed_loop(stream) else {})}
-        handles = run_circuit(self, shape, self.stimulus(stream, B, steps), record)
+        handles = run_circuit(self, shape, self.stimulus(stream, B, steps), record,
+                              stop=(stream.steps, w))
         monitor = handles["spikes"]["output"]
         counts = window_counts(np.asarray(monitor.t_), np.asarray(monitor.i), B * 2 * stream.m,
                                steps, w, w.settle_ms, w.read_ms)

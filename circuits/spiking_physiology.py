@@ -28,8 +28,8 @@ def population_physiology(name: str, times_s: np.ndarray, indices: np.ndarray, n
     t, i = times_s[keep][order], indices[keep][order]
     same = i[1:] == i[:-1]
     isi, cell = np.diff(t)[same], i[1:][same]
-    cvs = [np.std(isi[cell == c]) / np.mean(isi[cell == c]) for c in np.unique(cell)
-           if np.sum(cell == c) >= 2 and np.mean(isi[cell == c]) > 0]
+    per_cell = np.split(isi, np.unique(cell, return_index=True)[1][1:])   # cell is sorted
+    cvs = [np.std(x) / np.mean(x) for x in per_cell if x.size >= 2 and np.mean(x) > 0]
     return {f"rate_mean_hz_{name}": float(rates.mean()) if rates.size else 0.0,
             f"rate_p99_hz_{name}": float(np.percentile(rates, 99)) if rates.size else 0.0,
             f"isi_cv_{name}": float(np.mean(cvs)) if cvs else float("nan"),
@@ -46,11 +46,13 @@ def active_fraction(times_s, indices, cells_per_trial: int, trials: int, steps: 
     return float(active[mask].mean()) if mask.any() else float("nan")
 
 
-def ei_ratio(monitor, E_e: float, E_i: float, windows: Windows) -> float:
-    """mean g_e (E_e - v) / mean g_i (v - E_i) over the read phases (volts, siemens)."""
+def ei_ratio(monitor, E_e: float, E_i: float, windows: Windows, steps: int) -> float:
+    """mean g_e (E_e - v) / mean g_i (v - E_i) over the read phases of the first ``steps``
+    windows (volts, siemens)."""
     t = np.asarray(monitor.t_)
     offset = (t % (windows.window_ms * 1e-3)) * 1e3
-    read = (offset >= windows.settle_ms) & (offset < windows.read_ms)
+    read = (offset >= windows.settle_ms) & (offset < windows.read_ms) \
+        & (t < steps * windows.window_ms * 1e-3)
     v, g_e, g_i = (np.asarray(getattr(monitor, name + "_"))[:, read] for name in ("v", "g_e", "g_i"))
     inhibitory = np.mean(g_i * (v - E_i))
     return float(np.mean(g_e * (E_e - v)) / inhibitory) if inhibitory > 0 else float("inf")
@@ -77,7 +79,7 @@ def circuit_physiology(handles: dict, windows: Windows, stream, scored: str, cel
         *spike_arrays(handles["spikes"][scored]), cells, stream.batch, stream.steps, windows,
         stream.query)
     out[f"ei_current_ratio_{scored}"] = ei_ratio(handles["currents"], neuron.E_e_mV * 1e-3,
-                                                 neuron.E_i_mV * 1e-3, windows)
+                                                 neuron.E_i_mV * 1e-3, windows, stream.steps)
     return out
 
 

@@ -5,7 +5,8 @@ the stream's arrays become TimedArrays with one row per window (``window_rows``)
 (one compiled binary per *shape*) serves every stream of that shape through ``run_args``.
 Builds are cached per shape, so batches are padded to multiples of 16 trials and step counts to
 powers of two (:func:`padded`, :func:`padded_steps`; padding is silent: x = 0, q = 0, no
-scoring).  The readout is measured like a lab would, from spike monitors: spikes are counted
+scoring), and a run stops after the stream's own windows (the padding windows of a build are
+never simulated).  The readout is measured like a lab would, from spike monitors: spikes are counted
 per neuron and window in an analysis window (:func:`window_counts`); no counter, reset or clock
 inside the network stands in for it.
 """
@@ -82,9 +83,12 @@ def window_counts(times_s: np.ndarray, indices: np.ndarray, n: int, steps: int,
     return counts
 
 
-def run_circuit(model, shape: dict, values: dict, record: bool) -> dict:
+def run_circuit(model, shape: dict, values: dict, record: bool,
+                stop: tuple[int, Windows] | None = None) -> dict:
     """Build-or-reuse and run ``model`` (a spiking circuit with ``build`` and ``run_args``) on
-    ``model.device``; returns its object handles (after the run)."""
+    ``model.device``; returns its object handles (after the run).  ``stop`` = (steps, windows):
+    a cpp_standalone run ends after the stream's own ``steps`` windows, the padding windows of
+    the build (:func:`padded_steps`) are not simulated."""
     from neurosim import devices
 
     if model.device == "runtime":
@@ -100,8 +104,21 @@ def run_circuit(model, shape: dict, values: dict, record: bool) -> dict:
     devices.check_device(model.device)
     if model.device == "cuda":
         shape = {**shape, "noise_seed": model.seed}
-    build = devices.CACHE.get(type(model).__name__, model.device, shape,
-                              lambda s: model.build(s, None, record=s["record"]))
+        stop = None
+    if stop is not None:
+        shape = {**shape, "stop_check_ms": stop[1].window_ms}
+
+    def builder(s: dict) -> dict:
+        from brian2 import ms
+
+        objects = model.build(s, None, record=s["record"])
+        if stop is not None:
+            objects["run_until"] = devices.stop_from_run_args(objects["net"],
+                                                              s["stop_check_ms"] * ms)
+        return objects
+
+    build = devices.CACHE.get(type(model).__name__, model.device, shape, builder)
+    extra = {} if stop is None else devices.stop_args(build.objects, stop[0] * stop[1].window_ms)
     devices.CACHE.run(build, {**model.run_args(build.objects, values),
-                              **devices.seed_args(build.objects, model.seed)})
+                              **devices.seed_args(build.objects, model.seed), **extra})
     return build.objects

@@ -177,6 +177,8 @@ class BuildCache:
         build.device.run(results_directory=results, run_args=run_args, with_output=False)
         build.timings.append(time.perf_counter() - started)
         build.objects["_results"] = results
+        for variable in recorded_2d(build.objects["net"]):
+            variable.size = (0, variable.size[1])   # a run's length is read from its results
         for name in list(getattr(build.device, "run_args_arrays", [])):
             static = build.directory / "static_arrays" / name
             try:  # the values of this run; a re-run writes them anew
@@ -186,6 +188,14 @@ class BuildCache:
 
 
 CACHE = BuildCache()
+
+
+def recorded_2d(net) -> list:
+    """The 2-d recorded arrays (StateMonitor values: time x cells) of ``net``'s objects.  Runs
+    of one build may end at different times (:func:`stop_from_run_args`); Brian2 reads a 2-d
+    array's row count from the results file only while the size it remembers has no rows."""
+    return [variable for obj in net.objects for variable in obj.variables.values()
+            if isinstance(getattr(variable, "size", None), tuple) and len(variable.size) == 2]
 
 
 def standalone_preferences() -> None:
@@ -212,6 +222,42 @@ def reseed_from_run_args(net):
                                f"brian::_random_generators[_i].seed("
                                f"(unsigned long) brian::{array}[0] + _i);")
     return holder
+
+
+def stop_from_run_args(net, every):
+    """Add a ``run_until`` group to ``net`` that ends a compiled run once t reaches the time
+    ``t_stop`` set through run_args (:func:`stop_args`; by default the build's full duration),
+    checked every ``every`` (a Brian2 time; ``t_stop`` must lie on that grid): a build padded
+    to more presentation windows than a stream has simulates only the stream's own.  The
+    dynamics up to t_stop are those of the full run (cpp_standalone only; returns the group)."""
+    from brian2 import NeuronGroup, check_units, implementation, second
+
+    @implementation("cpp", """
+    int neurosim_stop_run(const bool stop) {
+        if (stop) Network::_globally_stopped = true;
+        return stop;
+    }""", headers=['"network.h"'], name="neurosim_stop_run")
+    @check_units(stop=bool, result=1)
+    def stop_run(stop):
+        raise NotImplementedError("the early stop is compiled (cpp_standalone) only")
+
+    holder = NeuronGroup(1, "t_stop : second (shared, constant)\nstopped : integer (shared)",
+                         name="run_until",
+                         namespace={"stop_run": stop_run, "half_check": every / 2})
+    holder.t_stop = 1e9 * second
+    holder.run_regularly("stopped = stop_run(t >= t_stop - half_check)", dt=every, when="start",
+                         name="run_until_check")
+    net.add(holder)
+    return holder
+
+
+def stop_args(objects: dict, stop_ms: float) -> dict:
+    """run_args entry that ends a run built with :func:`stop_from_run_args` at ``stop_ms``
+    (none where the build has no such group)."""
+    from brian2 import ms
+
+    holder = objects.get("run_until")
+    return {} if holder is None else {holder.t_stop: stop_ms * ms}
 
 
 def seed_args(objects: dict, seed: int) -> dict:

@@ -95,6 +95,15 @@ def test_padding_buckets():
         [16, 16, 32, 128, 256, 512]
 
 
+def test_run_ends_after_the_streams_own_windows(written):
+    """The build has 16 windows (padded), the stream 5: the binary simulates 5 and stops
+    (the input cells fire at baseline until the end, so spikes would fill all 16)."""
+    windows = written["model"].circuit.windows
+    stream_end_s = written["stream"].steps * windows.window_ms * 1e-3
+    times = np.asarray(written["build"].objects["spikes"]["input"].t_)
+    assert stream_end_s - 0.03 < times.max() <= stream_end_s + windows.dt_ms * 1e-3
+
+
 def test_stimulus_rows():
     stream, x1, _ = write_stream()
     values = SpikingKeyValueMemory(D).stimulus(stream, 16, 16)
