@@ -10,14 +10,17 @@ Populations (per trial; n = d units for Hopfield, d + m for BAM):
 - **input**: ``neurons_per_input`` ON and OFF :class:`SpikeSource` cells per unit firing at
   r0 (1 + x_i) and r0 (1 - x_i) while the cue is shown; an occluded entry (x = 0), a BAM query's
   y layer and the recall phase leave both at the baseline rate;
-- **units**: an ON and an OFF excitatory LIF cell (escape noise) per unit, the signed state
-  s_i being which of the two fires (the readout: ON minus OFF spikes); a tonic background
-  current (``background_pA``, input from outside the circuit) holds them near threshold, so
-  the recurrent synapses decide which cell of a pair fires rather than whether any does;
+- **units**: an ON and an OFF excitatory LIF cell (escape noise, an after-hyperpolarization
+  of 6 mV that grades the rate) per unit, the signed state s_i being which of the two fires
+  (the readout: ON minus OFF spikes); a tonic background current (``background_pA``, input
+  from outside the circuit) holds them a few mV below threshold: silent without input;
 - **pair interneurons**: one per unit cell, driven by it and inhibiting its partner (ON_i ->
   I -> OFF_i and back): the pair's winner-take-all, made by inhibition;
 - **pool interneurons**: driven by all unit cells, inhibiting all (feedback inhibition that
   holds the total rate);
+- **reset interneurons**: ``reset_interneurons`` cells firing in the first ``reset_ms`` of
+  every window onto every unit (theta-trough inhibition, Hasselmo et al. 2002): the previous
+  item's activity is silenced, so the cue, not the last state, starts the recall;
 - **teacher**: during a store (q > 0) the units are clamped to the stored pattern (BAM: [x, y])
   by an excitatory teacher cell on the cell of the target's sign and an inhibitory one on its
   partner;
@@ -28,16 +31,21 @@ Populations (per trial; n = d units for Hopfield, d + m for BAM):
 Recurrent synapses (all unit cells -> all unit cells; BAM: between the layers only, both
 directions) are one :class:`~neurosim.blocks.ThreeFactorSynapse` with the passive Hebbian
 rule (eq. 13, 16 of Tyulmankov et al. 2021; Delta = z_post z_pre, z the cells' signed rate
-codes) and the complementary coding w = w_max (1 + p K) / 2, so the drive difference of a pair
-(ON_i - OFF_i) is w_max sum_j K_ij s_j: the Hopfield field W s.  While M > 0 the signed
+codes).  ``recurrent_coding="rectified"`` (default): each synapse keeps its signed weight K
+as a latent efficacy and expresses w = w_max clip(p K, 0, 1) (a silent synapse where p K <= 0),
+so a cell is driven only by the pathways that support its sign and an ON/OFF pair's drive
+difference is w_max sum_j K_ij s_j, the Hopfield field W s (clipped at |K| = 1), without the
+common drive w_max / 2 per synapse of ``"complementary"`` (w = w_max (1 + p K) / 2), which
+was measured to hold recall at the cued entries (accuracy ~0.7).  While M > 0 the signed
 weight follows dK/dt = k M (rate z_post z_pre - (1 - lambda) K) with k = 1 / release_ms, so a
 store moves K by about q rate z_post z_pre (the rate model: W += q y x^T) and decays it by
 exp(-q (1 - lambda)) (the rate model: 1 - min(q, 1) (1 - lambda)).
 
-Presentation window (one per stream step): ``cue_ms`` with the input shown, the rest of the
-read phase with the input at baseline (the network settles on its recurrent input; the readout
-counts ON minus OFF spikes in [``settle_ms``, ``read_ms``)), then ``store_ms`` with the input
-shown, the teacher and, ``release_delay_ms`` after the store starts, the neuromodulator release
+Presentation window (one per stream step): the reset in its first ``reset_ms``, the cue shown
+for ``cue_ms`` (default: the whole read phase -- pattern completion with the stimulus present;
+the readout counts ON minus OFF spikes in [``settle_ms``, ``read_ms``)); a cue that ends before
+the readout tests persistent activity, which these gains do not hold: the state drifts towards
+both cells of a pair active), then ``store_ms`` with the input shown, the teacher and, ``release_delay_ms`` after the store starts, the neuromodulator release
 (the rate traces have risen by then).  Continuous-time, asynchronous dynamics where the rate
 model iterates synchronously (``max_iterations``): both agree on fixed points.
 """
@@ -47,7 +55,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurosim.blocks import LIF, Neuromodulator, RateCode, SpikeSource, ThreeFactorSynapse, neuron_group
+from neurosim.blocks import CODINGS, LIF, Neuromodulator, RateCode, SpikeSource, ThreeFactorSynapse, neuron_group
 from neurosim.events import EventStream
 from neurosim.plasticity import hebbian_rule
 from neurosim.protocol import ParameterError
@@ -59,9 +67,9 @@ from .spiking_windows import (Windows, padded, padded_steps, run_circuit, window
 from .spiking_wiring import connect_trials, fixed_synapses
 
 REFERENCE_DIMENSION = 40      # the number of units at which the recurrent gains were set
-SOURCES = ("input", "modulator", "teacher", "teacher_inh")
-UNIT = LIF(C_pF=200.0, g_L_nS=10.0, V_th_mV=-51.0, t_ref_ms=4.0, escape_mV=0.3,
-           escape_rate_hz=20.0, ahp_mV=0.2)
+SOURCES = ("input", "modulator", "teacher", "teacher_inh", "reset")
+UNIT = LIF(C_pF=200.0, g_L_nS=10.0, V_th_mV=-51.0, t_ref_ms=4.0, escape_mV=1.0,
+           escape_rate_hz=20.0, ahp_mV=6.0)
 INTERNEURON = LIF(C_pF=100.0, g_L_nS=10.0, t_ref_ms=1.0, V_reset_mV=-65.0, tau_i_ms=5.0)
 
 
@@ -70,48 +78,58 @@ class HopfieldCircuit(CircuitSettings):
     """Sizes, neuron models, rates and gains of the spiking Hopfield network / BAM (units in
     the names).  Fields in ``RUN_TIME`` reach a compiled build through ``run_args``."""
 
-    windows: Windows = Windows(read_ms=60.0, settle_ms=35.0, store_ms=60.0)
-    cue_ms: float = 20.0
+    windows: Windows = Windows(read_ms=60.0, settle_ms=20.0, store_ms=60.0)
+    cue_ms: float = 60.0
+    reset_ms: float = 10.0
+    reset_interneurons: int = 20
+    reset_rate_hz: float = 200.0
+    reset_w_nS: float = 0.8
     neurons_per_input: int = 8
     input_rate_hz: float = 40.0
-    input_baseline_hz: float = 5.0
+    input_baseline_hz: float = 1.0
     unit: LIF = UNIT
-    unit_rate_ref_hz: float = 200.0
+    unit_rate_ref_hz: float = 100.0
     unit_trace_ms: float = 20.0
-    background_pA: float = 250.0
+    background_pA: float = 160.0
     interneuron: LIF = INTERNEURON
     pool_interneurons: int = 50
     unit_to_pool_p: float = 0.5
     modulator: Neuromodulator = Neuromodulator(tau_ms=5.0)
     release_delay_ms: float = 25.0
     release_ms: float = 20.0
-    hebbian_rate: float = 0.4
+    hebbian_rate: float = 1.0
     recurrent_w_max_nS: float = 0.3
-    input_w_nS: float = 20.0
+    input_w_nS: float = 5.0
     unit_to_pair_nS: float = 10.0
-    pair_to_unit_nS: float = 8.0
+    pair_to_unit_nS: float = 6.0
     unit_to_pool_nS: float = 0.3
-    pool_to_unit_nS: float = 0.1
+    pool_to_unit_nS: float = 0.4
     teacher_rate_hz: float = 100.0
     teacher_w_nS: float = 20.0
     teacher_inhibition_w_nS: float = 150.0
+    recurrent_coding: str = "rectified"
     delay_ms: float = 1.0
     delay_jitter_ms: float = 1.0
     poisson: bool = True
 
-    RUN_TIME = ("input_rate_hz", "input_baseline_hz", "unit_rate_ref_hz", "unit_trace_ms",
+    RUN_TIME = ("reset_rate_hz", "reset_w_nS", "input_rate_hz", "input_baseline_hz", "unit_rate_ref_hz", "unit_trace_ms",
                 "background_pA", "hebbian_rate", "recurrent_w_max_nS", "input_w_nS", "unit_to_pair_nS",
                 "pair_to_unit_nS", "unit_to_pool_nS", "pool_to_unit_nS", "teacher_rate_hz",
                 "teacher_w_nS", "teacher_inhibition_w_nS", "poisson")
 
-    COUNTS = ("neurons_per_input", "pool_interneurons")
+    COUNTS = ("neurons_per_input", "pool_interneurons", "reset_interneurons")
     PROBABILITIES = ("unit_to_pool_p",)
 
     def __post_init__(self):
         self.check()
+        if self.recurrent_coding not in CODINGS:
+            raise ParameterError(f"recurrent_coding must be one of {CODINGS} "
+                                 f"(got {self.recurrent_coding!r})")
         w = self.windows
-        if not 0 < self.cue_ms <= w.settle_ms:
-            raise ParameterError("the cue (cue_ms) must end before the readout starts (settle_ms)")
+        if not 0 < self.reset_ms <= self.cue_ms:
+            raise ParameterError("the reset (reset_ms) must end within the cue (cue_ms)")
+        if not self.cue_ms <= w.read_ms:
+            raise ParameterError("the cue (cue_ms) must end within the read phase (read_ms)")
         if not (self.release_ms > 0 and self.release_delay_ms + self.release_ms <= w.store_ms):
             raise ParameterError("the release (release_delay_ms + release_ms) must end within "
                                  "the store phase")
@@ -119,7 +137,8 @@ class HopfieldCircuit(CircuitSettings):
     @property
     def check_ms(self) -> float:
         """Grid on which the sources' rates may change: the phase boundaries."""
-        return self.phase_grid_ms(self.cue_ms, self.release_delay_ms, self.release_ms)
+        return self.phase_grid_ms(self.reset_ms, self.cue_ms, self.release_delay_ms,
+                                  self.release_ms)
 
 
 @dataclass
@@ -145,7 +164,7 @@ class SpikingHopfield:
         return ThreeFactorSynapse(hebbian_rule(passive=True, decay=self.decay, rate=c.hebbian_rate),
                                   w_max_nS=c.recurrent_w_max_nS * REFERENCE_DIMENSION / n,
                                   conversion_per_ms=1.0 / c.release_ms, hidden_side="post",
-                                  coding="complementary", delay_ms=c.delay_ms,
+                                  coding=c.recurrent_coding, delay_ms=c.delay_ms,
                                   delay_jitter_ms=c.delay_jitter_ms)
 
     def units(self, d: int, m: int) -> tuple[int, int]:
@@ -173,7 +192,7 @@ class SpikingHopfield:
                 "pair_unit": c.pair_to_unit_nS,
                 "unit_pool": c.unit_to_pool_nS * REFERENCE_DIMENSION / n,
                 "pool_unit": c.pool_to_unit_nS, "teacher": c.teacher_w_nS,
-                "teacher_inh": c.teacher_inhibition_w_nS}
+                "teacher_inh": c.teacher_inhibition_w_nS, "reset": c.reset_w_nS}
 
     def run_args(self, handles: dict, values: dict) -> dict:
         from brian2 import Hz, ms, nS, pA
@@ -188,7 +207,8 @@ class SpikingHopfield:
                      units.r_ref: c.unit_rate_ref_hz * Hz, units.tau_rho: c.unit_trace_ms * ms,
                      units.I_ext: np.full(len(units), c.background_pA) * pA,
                      groups["teacher"].r_teach: c.teacher_rate_hz * Hz,
-                     groups["teacher_inh"].r_teach: c.teacher_rate_hz * Hz})
+                     groups["teacher_inh"].r_teach: c.teacher_rate_hz * Hz,
+                     groups["reset"].r_reset: c.reset_rate_hz * Hz})
         args.update({groups[name].use_poisson: float(c.poisson or name == "modulator")
                      for name in SOURCES})
         args.update({syn[name].w: value * nS
@@ -208,7 +228,8 @@ class SpikingHopfield:
         ta = {name: TimedArray(values[name], dt=win, name=f"hop_{name}") for name in values}
         W, R = w.steps(w.window_ms), w.steps(w.read_ms)
         R0 = R + w.steps(c.release_delay_ms)
-        phase = {"W_steps": W, "R_steps": R, "C_steps": w.steps(c.cue_ms), "R0_steps": R0,
+        phase = {"W_steps": W, "R_steps": R, "C_steps": w.steps(c.cue_ms),
+                 "Z_steps": w.steps(c.reset_ms), "R0_steps": R0,
                  "R1_steps": R0 + w.steps(c.release_ms), **{f"hop_{k}": v for k, v in ta.items()}}
         step = "timestep(t, dt) % W_steps"
         shown = f"int({step} < C_steps or {step} >= R_steps)"
@@ -241,6 +262,8 @@ class SpikingHopfield:
         for group in (teacher, teacher_inh):
             group.column, group.polarity = unit_column, unit_polarity
 
+        reset = source(f"r_reset*int({step} < Z_steps)", B * c.reset_interneurons, "hop_reset",
+                       "r_reset : Hz (shared, constant)")
         units = neuron_group(B * 2 * n, c.unit, c.modulator,
                              RateCode(c.unit_rate_ref_hz, c.unit_trace_ms, baseline=0.5),
                              name="hop_units")
@@ -273,6 +296,8 @@ class SpikingHopfield:
                                       one_to_one=True),
             "teacher_inh": fixed_synapses(teacher_inh, units, "hop_teacher_inh_syn", B, 2 * n,
                                           2 * n, "g_i", one_to_one=True),
+            "reset": fixed_synapses(reset, units, "hop_reset_syn", B, c.reset_interneurons,
+                                    2 * n, "g_i"),
         }
         release_syn = fixed_synapses(modulator, units, "hop_release", B,
                                      c.modulator.n_neurons, 2 * n, weighted=False,
@@ -281,14 +306,15 @@ class SpikingHopfield:
             synapses.delay = (c.delay_ms + c.delay_jitter_ms * rng.random(len(synapses))) * ms
             synapses.w = self.fixed_weights(n)[name] * nS
         groups = {"input": inputs, "modulator": modulator, "teacher": teacher,
-                  "teacher_inh": teacher_inh, "units": units, "pair_inh": pair_inh,
+                  "teacher_inh": teacher_inh, "reset": reset, "units": units, "pair_inh": pair_inh,
                   "pool_inh": pool}
         inputs.r_in, inputs.r_base = c.input_rate_hz * Hz, c.input_baseline_hz * Hz
         teacher.r_teach = teacher_inh.r_teach = c.teacher_rate_hz * Hz
+        reset.r_reset = c.reset_rate_hz * Hz
         for name in SOURCES:
             groups[name].use_poisson = float(c.poisson or name == "modulator")
         spikes = {"units": SpikeMonitor(units, name="hop_spikes_units")}
-        for name in ("input", "modulator", "teacher", "pair_inh", "pool_inh"):
+        for name in ("input", "modulator", "teacher", "reset", "pair_inh", "pool_inh"):
             group = groups[name]
             spikes[name] = SpikeMonitor(group[:len(group) // B], name=f"hop_spikes_{name}")
         currents = StateMonitor(units, ["v", "g_e", "g_i"], record=np.arange(2 * n), dt=1 * ms,

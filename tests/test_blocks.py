@@ -170,13 +170,47 @@ def test_stability_grows_only_above_the_flashbulb_concentration(b2):
     assert S[1] == pytest.approx(1 - (1 - DT_MS / 5.0) ** steps, rel=1e-9)
 
 
+@pytest.mark.parametrize("coding", ["rectified", "complementary"])
+def test_passive_rule_accumulates_the_signed_weight_while_modulated(b2, coding):
+    """Passive rule (eq. 13, 16) at constant M, z_post z_pre = 0.8 x 0.5 = 0.4 on all four
+    ON/OFF synapses: K_n = K* (1 - (1 - a (1 - lambda))^n), K* = rate 0.4 / (1 - lambda),
+    a = k M dt (Euler); rectified coding keeps K latent (w = w_max clip(p K, 0, 1): the
+    synapses between an ON and an OFF cell stay silent), complementary carries it in w."""
+    block = ThreeFactorSynapse(hebbian_rule(passive=True, decay=0.5, rate=0.5), w_max_nS=2.0,
+                               conversion_per_ms=0.05, coding=coding)
+    pre = neuron_group(2, SpikeSource("0*Hz"), RateCode(40.0, baseline=1.0), name="pre")
+    pre.polarity = [1.0, -1.0]
+    pre.tau_rho = 1e9 * b2.second
+    pre.rho_spike = [1.5, 0.5]                           # both code z = +0.5
+    post = neuron_group(2, LIF(), Neuromodulator(tau_ms=1e9), RateCode(50.0, baseline=1.0),
+                        name="post")
+    post.polarity = [1.0, -1.0]
+    post.tau_rho = 1e9 * b2.second
+    post.rho_spike = [1.8, 0.2]                          # both code z = +0.8
+    post.M = 0.8
+    synapses = block.synapses(pre, post, name="recurrent")
+    synapses.connect()
+    block.initialize(synapses)
+    b2.Network(pre, post, synapses).run(20 * b2.ms)
+    steps = round(20 / DT_MS)
+    K = 0.5 * 0.4 / 0.5 * (1 - (1 - 0.05 * 0.8 * DT_MS * 0.5) ** steps)
+    p = np.asarray(synapses.polarity_pre[:]) * np.asarray(synapses.polarity_post[:])
+    w = np.asarray(synapses.w / b2.nS)
+    np.testing.assert_allclose(w, block.conductance(K, p), rtol=1e-6)
+    if coding == "rectified":
+        np.testing.assert_allclose(np.asarray(synapses.K[:]), K, rtol=1e-6)
+        assert w[p < 0].max() == 0.0 and w[p > 0].min() > 0.0
+    else:
+        np.testing.assert_allclose(block.signed_weight(w, p), K, rtol=1e-6)
+
+
 def test_blocks_validate_their_parameters():
     with pytest.raises(ValueError, match="E_i < E_L < V_th < E_e"):
         LIF(V_th_mV=-80.0)
     with pytest.raises(ValueError, match="escape noise"):
         AdEx(escape_mV=1.0)
-    with pytest.raises(ValueError, match="complementary"):
-        ThreeFactorSynapse(hebbian_rule(passive=True), coding="rectified")
+    with pytest.raises(ValueError, match="coding"):
+        ThreeFactorSynapse(hebbian_rule(passive=True), coding="linear")
     with pytest.raises(ValueError, match="hidden_side"):
         ThreeFactorSynapse(pre_only_rule(), hidden_side="both")
 

@@ -24,7 +24,7 @@ from .base import Fragment, join, neuron_group
 from .coding import RateCode, SpikeSource
 from .neuromodulator import Neuromodulator
 from .neurons import LIF, AdEx, Pyramidal
-from .synapses import ThreeFactorSynapse
+from .synapses import CODINGS, ThreeFactorSynapse
 
-__all__ = ["AdEx", "Fragment", "LIF", "Neuromodulator", "Pyramidal", "RateCode", "SpikeSource",
+__all__ = ["CODINGS", "AdEx", "Fragment", "LIF", "Neuromodulator", "Pyramidal", "RateCode", "SpikeSource",
            "ThreeFactorSynapse", "join", "neuron_group"]

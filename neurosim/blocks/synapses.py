@@ -15,10 +15,14 @@ eq. 8-17):
   non-negative conductances, p = polarity_pre x polarity_post being -1 for a synapse between an
   ON and an OFF cell.  ``coding="rectified"``: w = w_max clip(p K, 0, 1) -- the ON pathway
   carries K's positive part, the OFF pathway its negative part, an empty memory is silent
-  synapses; exact for the gated (overwriting) rules.  ``coding="complementary"``:
-  w = w_max (1 + p K) / 2 -- linear in K, so exact for the passive (accumulating) rule, at the
-  cost of a common drive w_max / 2 from every synapse.  Either way a postsynaptic ON/OFF pair's
-  drive difference is sum_j K_ij x_j;
+  synapses; for the gated (overwriting) rules w itself is the state.  ``coding="complementary"``:
+  w = w_max (1 + p K) / 2 -- linear in K, so w alone carries the passive (accumulating) rule,
+  at the cost of a common drive w_max / 2 from every synapse.  Either way a postsynaptic
+  ON/OFF pair's drive difference is sum_j K_ij x_j (for |K| <= 1);
+- the passive rule in rectified coding keeps K as a synaptic variable -- a latent efficacy,
+  as in a silent synapse whose AMPA conductance is expressed only while p K > 0 (Isaac,
+  Nicoll & Malenka 1995; Kerchner & Nicoll 2008) -- so the accumulated sum stays exact while
+  w = w_max clip(p K, 0, 1) adds no common drive;
 - third factors, gated rule (eq. 9, 11, 15): while the dendrite of the gating neuron is in a
   plateau (its event ``plateau_step``, emitted at every time step of a plateau: the local
   factor), the weight relaxes towards w* at a rate set by the neuromodulator concentration M
@@ -27,7 +31,8 @@ eq. 8-17):
   so a plateau of duration D at constant M moves w by the fraction eta_eff = 1 - exp(-rate k M D)
   (eq. 9's eta, saturating: ``plateau_fraction``);
 - passive rule (eq. 13, 16): not gated by a dendrite; while M > 0 (event ``neuromodulated``)
-  the signed weight K = p (2 w / w_max - 1) follows dK/dt = k M (rate K* - (1 - lambda) K);
+  the signed weight (complementary: K = p (2 w / w_max - 1); rectified: the latent K) follows
+  dK/dt = k M (rate K* - (1 - lambda) K);
 - metaplastic stability (eq. 17): S (a synaptic variable) grows towards 1 while a plateau
   meets M above ``stable_above`` (a flashbulb release): dS/dt = (1 - S) / tau_S, which
   blocks later conversions (gated rules; the passive rule decays every synapse, eq. 16).
@@ -75,9 +80,6 @@ class ThreeFactorSynapse:
             raise ValueError(f"hidden_side must be one of {SIDES}")
         if self.coding not in CODINGS:
             raise ValueError(f"coding must be one of {CODINGS}")
-        if self.coding == "rectified" and self.rule.decay == "passive":
-            raise ValueError("the passive rule accumulates signed changes: use the "
-                             "complementary coding")
         if not self.w_max_nS > 0 or not self.conversion_per_ms > 0 or not self.tau_stability_ms > 0:
             raise ValueError("w_max, the conversion rate and tau_S must be > 0")
         if self.delay_ms < 0 or self.delay_jitter_ms < 0:
@@ -122,6 +124,11 @@ class ThreeFactorSynapse:
         gating event (eq. 9, 11, 15-17)."""
         h = self.hidden_side
         rule = "(post_slope*z_post + post_offset)*(pre_slope*z_pre + pre_offset)"
+        if self.latent:
+            return f"""
+K += clip(k_conv*M_{h}*dt, 0, 1)*(eta_scale*{rule} - (1 - lambda_decay)*K)
+w = w_max*clip(polarity_pre*polarity_post*K, 0, 1)
+"""
         if self.rule.decay == "passive":
             return f"""
 K_now = polarity_pre*polarity_post*(2*w/w_max - 1)
@@ -134,6 +141,12 @@ w = w_max*clip((1 + polarity_pre*polarity_post*K_next)/2, 0, 1)
 w += clip(eta_scale*k_conv*M_{h}*(1 - S)*dt, 0, 1)*(w_max*clip({target}, 0, 1) - w)
 S += int(M_{h} > stable_above)*(1 - S)*clip(dt/tau_S, 0, 1)
 """
+
+    @property
+    def latent(self) -> bool:
+        """Whether the synapse keeps the signed weight K as its own variable (the passive
+        rule in rectified coding)."""
+        return self.rule.decay == "passive" and self.coding == "rectified"
 
     def event(self) -> str:
         """The hidden neuron's event that runs the conversion."""
@@ -149,7 +162,8 @@ S += int(M_{h} > stable_above)*(1 - S)*clip(dt/tau_S, 0, 1)
             ("w_max", "siemens"), ("k_conv", "1/second"), ("eta_scale", "1"), ("pre_slope", "1"),
             ("pre_offset", "1"), ("post_slope", "1"), ("post_offset", "1"),
             ("lambda_decay", "1"), ("stable_above", "1"), ("tau_S", "second")))
-        return {"model": f"w : siemens\nS : 1\n{shared}", "on_pre": pre, "on_post": post,
+        latent = "K : 1\n" if self.latent else ""
+        return {"model": f"w : siemens\nS : 1\n{latent}{shared}", "on_pre": pre, "on_post": post,
                 "on_event": {"transmit": "spike", "plasticity": self.event()}}
 
     def synapses(self, source, target, name: str):
@@ -171,6 +185,8 @@ S += int(M_{h} > stable_above)*(1 - S)*clip(dt/tau_S, 0, 1)
             setattr(synapses, name, value)
         polarity = np.asarray(synapses.polarity_pre[:]) * np.asarray(synapses.polarity_post[:])
         synapses.w = self.conductance(K, polarity) * nS
+        if self.latent:
+            synapses.K = np.broadcast_to(np.asarray(K, dtype=float), polarity.shape)
         synapses.S = 0.0
         jitter = 0.0 if rng is None else self.delay_jitter_ms * rng.random(len(synapses))
         synapses.transmit.delay = (self.delay_ms + jitter) * ms
