@@ -9,7 +9,7 @@ Populations (per trial; n = d units for Hopfield, d + m for BAM):
 
 - **input**: ``neurons_per_input`` ON and OFF :class:`SpikeSource` cells per unit firing at
   r0 (1 + x_i) and r0 (1 - x_i) while the cue is shown; an occluded entry (x = 0), a BAM query's
-  y layer and the recall phase leave both at the baseline rate;
+  y layer and any time outside the cue leave both at the baseline rate;
 - **units**: an ON and an OFF excitatory LIF cell (escape noise, an after-hyperpolarization
   of 6 mV that grades the rate) per unit, the signed state s_i being which of the two fires
   (the readout: ON minus OFF spikes); a tonic background current (``background_pA``, input
@@ -41,13 +41,15 @@ weight follows dK/dt = k M (rate z_post z_pre - (1 - lambda) K) with k = 1 / rel
 store moves K by about q rate z_post z_pre (the rate model: W += q y x^T) and decays it by
 exp(-q (1 - lambda)) (the rate model: 1 - min(q, 1) (1 - lambda)).
 
-Presentation window (one per stream step): the reset in its first ``reset_ms``, the cue shown
-for ``cue_ms`` (default: the whole read phase -- pattern completion with the stimulus present;
-the readout counts ON minus OFF spikes in [``settle_ms``, ``read_ms``)); a cue that ends before
-the readout tests persistent activity, which these gains do not hold: the state drifts towards
-both cells of a pair active), then ``store_ms`` with the input shown, the teacher and, ``release_delay_ms`` after the store starts, the neuromodulator release
-(the rate traces have risen by then).  Continuous-time, asynchronous dynamics where the rate
-model iterates synchronously (``max_iterations``): both agree on fixed points.
+Presentation window (one per stream step): a read phase -- the reset in its first
+``reset_ms``, the cue shown for ``cue_ms`` (default: the whole read phase, i.e. pattern
+completion with the stimulus present), the readout counting ON minus OFF spikes in
+[``settle_ms``, ``read_ms``) -- then ``store_ms`` with the input shown, the teacher and,
+``release_delay_ms`` after the store starts, the neuromodulator release (the rate traces have
+risen by then).  A cue that ends before the readout tests persistent activity, which these
+gains do not hold: the state drifts towards both cells of a pair active.  Continuous-time,
+asynchronous dynamics where the rate model iterates synchronously (``max_iterations``): both
+agree on fixed points.
 """
 from __future__ import annotations
 
@@ -55,7 +57,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from neurosim.blocks import CODINGS, LIF, Neuromodulator, RateCode, SpikeSource, ThreeFactorSynapse, neuron_group
+from neurosim.blocks import (CODINGS, LIF, Neuromodulator, RateCode, SpikeSource,
+                             ThreeFactorSynapse, neuron_group)
 from neurosim.events import EventStream
 from neurosim.plasticity import hebbian_rule
 from neurosim.protocol import ParameterError
@@ -112,10 +115,11 @@ class HopfieldCircuit(CircuitSettings):
     delay_jitter_ms: float = 1.0
     poisson: bool = True
 
-    RUN_TIME = ("reset_rate_hz", "reset_w_nS", "input_rate_hz", "input_baseline_hz", "unit_rate_ref_hz", "unit_trace_ms",
-                "background_pA", "hebbian_rate", "recurrent_w_max_nS", "input_w_nS", "unit_to_pair_nS",
-                "pair_to_unit_nS", "unit_to_pool_nS", "pool_to_unit_nS", "teacher_rate_hz",
-                "teacher_w_nS", "teacher_inhibition_w_nS", "poisson")
+    RUN_TIME = ("reset_rate_hz", "reset_w_nS", "input_rate_hz", "input_baseline_hz",
+                "unit_rate_ref_hz", "unit_trace_ms", "background_pA", "hebbian_rate",
+                "recurrent_w_max_nS", "input_w_nS", "unit_to_pair_nS", "pair_to_unit_nS",
+                "unit_to_pool_nS", "pool_to_unit_nS", "teacher_rate_hz", "teacher_w_nS",
+                "teacher_inhibition_w_nS", "poisson")
 
     COUNTS = ("neurons_per_input", "pool_interneurons", "reset_interneurons")
     PROBABILITIES = ("unit_to_pool_p",)
@@ -306,8 +310,8 @@ class SpikingHopfield:
             synapses.delay = (c.delay_ms + c.delay_jitter_ms * rng.random(len(synapses))) * ms
             synapses.w = self.fixed_weights(n)[name] * nS
         groups = {"input": inputs, "modulator": modulator, "teacher": teacher,
-                  "teacher_inh": teacher_inh, "reset": reset, "units": units, "pair_inh": pair_inh,
-                  "pool_inh": pool}
+                  "teacher_inh": teacher_inh, "reset": reset, "units": units,
+                  "pair_inh": pair_inh, "pool_inh": pool}
         inputs.r_in, inputs.r_base = c.input_rate_hz * Hz, c.input_baseline_hz * Hz
         teacher.r_teach = teacher_inh.r_teach = c.teacher_rate_hz * Hz
         reset.r_reset = c.reset_rate_hz * Hz

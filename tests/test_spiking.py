@@ -216,8 +216,8 @@ def hopfield_written():
 
 def test_hopfield_recurrent_synapses_learn_the_hebbian_matrix(hopfield_written):
     """Every recurrent synapse (ON/OFF x ON/OFF cells of units j -> i) learns the signed
-    weight K_ij (rectified coding: its latent efficacy, expressed as w = w_max clip(p K, 0, 1));
-    their mean has the sign of sum_mu x_i x_j (Hebb)."""
+    weight K_ij as its latent efficacy and expresses w = w_max clip(p K, 0, 1) (rectified
+    coding); their mean has the sign of sum_mu x_i x_j (Hebb)."""
     h = hopfield_written
     synapses = h["build"].objects["synapses"]["recurrent"]
     block = h["model"].recurrent_synapse(D)
@@ -226,7 +226,8 @@ def test_hopfield_recurrent_synapses_learn_the_hebbian_matrix(hopfield_written):
     p = np.asarray(synapses.polarity_pre[:]) * np.asarray(synapses.polarity_post[:])
     w_nS = np.asarray(synapses.w_) * 1e9
     K = np.zeros((D, D))
-    learned = np.asarray(synapses.K[:]) if block.latent else block.signed_weight(w_nS, p)
+    assert block.latent
+    learned = np.asarray(synapses.K[:])
     np.testing.assert_allclose(w_nS, block.conductance(learned, p), atol=1e-9)
     np.add.at(K, (j[trial0] % D, i[trial0] % D), learned[trial0] / 4)
     hebb = np.outer(h["x1"], h["x1"]) + np.outer(h["x2"], h["x2"])

@@ -26,5 +26,5 @@ from .neuromodulator import Neuromodulator
 from .neurons import LIF, AdEx, Pyramidal
 from .synapses import CODINGS, ThreeFactorSynapse
 
-__all__ = ["CODINGS", "AdEx", "Fragment", "LIF", "Neuromodulator", "Pyramidal", "RateCode", "SpikeSource",
-           "ThreeFactorSynapse", "join", "neuron_group"]
+__all__ = ["CODINGS", "AdEx", "Fragment", "LIF", "Neuromodulator", "Pyramidal", "RateCode",
+           "SpikeSource", "ThreeFactorSynapse", "join", "neuron_group"]

@@ -163,8 +163,8 @@ S += int(M_{h} > stable_above)*(1 - S)*clip(dt/tau_S, 0, 1)
             ("pre_offset", "1"), ("post_slope", "1"), ("post_offset", "1"),
             ("lambda_decay", "1"), ("stable_above", "1"), ("tau_S", "second")))
         latent = "K : 1\n" if self.latent else ""
-        return {"model": f"w : siemens\nS : 1\n{latent}{shared}", "on_pre": pre, "on_post": post,
-                "on_event": {"transmit": "spike", "plasticity": self.event()}}
+        return {"model": f"w : siemens\nS : 1\n{latent}{shared}", "on_pre": pre,
+                "on_post": post, "on_event": {"transmit": "spike", "plasticity": self.event()}}
 
     def synapses(self, source, target, name: str):
         """A ``brian2.Synapses`` realizing this synapse between groups that carry rate codes
