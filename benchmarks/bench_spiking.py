@@ -1,7 +1,7 @@
 """Benchmark of the spiking key-value memory (circuits/kv_spiking.py, Brian2), in one run.
 
 At d = N = 40, one stream storing T = 40 patterns and recalling them (80 presentation
-windows of 120 ms at dt = 0.1 ms, sequential gates, Poisson inputs), side by side:
+windows of 160 ms at dt = 0.1 ms, sequential gates, Poisson inputs), side by side:
 
 1. cpp_standalone, one trial: the build (code generation and compilation, cold: a fresh
    build folder), the first call (build + run: what a run costs without the build cache,

@@ -17,7 +17,7 @@ import pytest
 from neurosim import devices
 from neurosim.circuits.key_value import KeyValueMemory
 from neurosim.circuits.hopfield_spiking import SpikingHopfield
-from neurosim.circuits.kv_spiking import SpikingKeyValueMemory
+from neurosim.circuits.kv_spiking import KVCircuit, SpikingKeyValueMemory
 from neurosim.circuits.spiking_windows import padded, padded_steps
 from neurosim.events import EventStream, sign_accuracy
 from neurosim.gates import sequential_gates
@@ -102,6 +102,18 @@ def test_run_ends_after_the_streams_own_windows(written):
     stream_end_s = written["stream"].steps * windows.window_ms * 1e-3
     times = np.asarray(written["build"].objects["spikes"]["input"].t_)
     assert stream_end_s - 0.03 < times.max() <= stream_end_s + windows.dt_ms * 1e-3
+
+
+def test_input_conductances_scale_with_dimension_and_cells_per_dimension():
+    """(40 / d) (8 / cells per dimension): d = 20 with 16 cells keeps the reference gains, d = 10
+    with 8 cells quadruples them (key synapses and input -> interneuron alike)."""
+    finer = SpikingKeyValueMemory(20, circuit=replace(KVCircuit(), neurons_per_input=16))
+    assert finer.input_scale(20) == pytest.approx(1.0)
+    assert finer.key_synapse(20).w_max_nS == pytest.approx(finer.circuit.key_w_max_nS)
+    coarse = SpikingKeyValueMemory(10)
+    assert coarse.key_synapse(10).w_max_nS == pytest.approx(4 * coarse.circuit.key_w_max_nS)
+    assert coarse.fixed_weights(10)["input_inh"] == pytest.approx(
+        4 * coarse.circuit.input_to_inhibition_nS)
 
 
 def test_stimulus_rows():
