@@ -23,7 +23,12 @@ Populations (per trial; the B trials of a stream are B independent copies in one
   cells; its sharpness (the rate model's beta) is set by the gains below, not by a formula;
 - **output**: an ON and an OFF LIF cell per output dimension, receiving the hidden cells
   through the plastic value synapses, plus **output interneurons** (feedforward from the
-  hidden layer, feedback from the output) that cancel the value synapses' common drive;
+  hidden layer, feedback from the output) that cancel the value synapses' common drive.  The
+  value synapses facilitate (Tsodyks-Markram, U = 0.2, tau_f = 50 ms; hippocampal mossy fibre
+  and many pyramidal-cell synapses facilitate): the winner's sustained train transmits up to
+  about three times more per spike than a runner-up's isolated spikes, so the readout weighs
+  the winner's value more than a linear sum of the hidden spikes does (T = 40, d = N = 40:
+  accuracy 0.956 static, 0.967-0.970 over U = 0.1-0.3, tau_f = 30-100 ms);
 - **teacher**: during a store (q > 0) the output is clamped to y by an excitatory teacher
   cell per output cell (firing for the cell whose sign is y_j) and an inhibitory one (for the
   other cell of the pair): push-pull teaching.
@@ -114,7 +119,9 @@ class KVCircuit(CircuitSettings):
     output_interneurons: int = 20
     modulator: Neuromodulator = Neuromodulator()
     key_w_max_nS: float = 0.3
-    value_w_max_nS: float = 30.0
+    value_w_max_nS: float = 45.0
+    value_facilitation_U: float | None = 0.2
+    value_facilitation_ms: float = 50.0
     conversion_per_ms: float = 0.1
     stable_above: float = 3.0
     gate_delay_ms: float = 25.0
@@ -137,7 +144,8 @@ class KVCircuit(CircuitSettings):
 
     RUN_TIME = ("input_rate_hz", "input_baseline_hz", "input_trace_ms", "hidden_rate_ref_hz",
                 "hidden_trace_ms", "output_trace_ms",
-                "key_w_max_nS", "value_w_max_nS", "conversion_per_ms", "stable_above",
+                "key_w_max_nS", "value_w_max_nS", "value_facilitation_U",
+                "value_facilitation_ms", "conversion_per_ms", "stable_above",
                 "gate_rate_hz", "gate_w_nS", "teacher_rate_hz", "teacher_w_nS",
                 "teacher_inhibition_w_nS", "input_to_inhibition_nS", "hidden_to_inhibition_nS",
                 "inhibition_to_hidden_nS", "hidden_to_output_inhibition_nS",
@@ -196,7 +204,9 @@ class SpikingKeyValueMemory(KeyValueParameters):
                                   conversion_per_ms=c.conversion_per_ms, hidden_side="pre",
                                   coding=coding,
                                   stable_above=c.stable_above if self.stability else None,
-                                  delay_ms=c.delay_ms, delay_jitter_ms=c.delay_jitter_ms)
+                                  delay_ms=c.delay_ms, delay_jitter_ms=c.delay_jitter_ms,
+                                  facilitation_U=c.value_facilitation_U,
+                                  facilitation_ms=c.value_facilitation_ms)
 
     # ------------------------------------------------------------------ inputs
     def stimulus(self, stream: EventStream, B: int, steps: int) -> dict[str, np.ndarray]:
@@ -412,7 +422,8 @@ class SpikingKeyValueMemory(KeyValueParameters):
                  "circuit": self.circuit.structure(), "dt_ms": w.dt_ms,
                  "duration_ms": steps * w.window_ms, "record": record,
                  "rules": [self.key_synapse().plasticity_code(),
-                           self.value_synapse().plasticity_code()],
+                           self.value_synapse().plasticity_code(),
+                           self.value_synapse().transmission_code()],
                  **({"closed_loop": True} if closed_loop(stream) else {})}
         handles = run_circuit(self, shape, self.stimulus(stream, B, steps), record,
                               stop=(stream.steps, w))

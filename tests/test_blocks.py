@@ -1,7 +1,7 @@
 """The spiking building blocks against hand-computed cases (Brian2 runtime, numpy target: no
 compilation): membrane decay, refractory period, escape noise, plateau threshold and
 duration, rate-trace (eligibility) update, neuromodulator decay, delay arrival to the time step,
-the three-factor conversion and stability, and the README's plain-Brian2 example."""
+short-term facilitation of transmission, the three-factor conversion and stability, and the README's plain-Brian2 example."""
 from __future__ import annotations
 
 import re
@@ -128,6 +128,28 @@ def test_synaptic_delay_arrives_on_the_time_step(b2):
     assert first == round(13.0 / DT_MS) + 1              # recorded at the start of the next step
 
 
+def test_facilitating_transmission_follows_tsodyks_markram(b2):
+    """Spikes at 10, 20 and 50 ms through the block's facilitating transmission (U = 0.2,
+    tau_f = 50 ms, w = 1 nS) onto a cell whose g_e does not decay: g_e = w (u_1 + u_2 + u_3),
+    u_1 = U, u_(n+1) = U + u_n e^(-dt / tau_f) (1 - U)."""
+    block = ThreeFactorSynapse(hebbian_rule(), facilitation_U=0.2, facilitation_ms=50.0)
+    source = b2.SpikeGeneratorGroup(1, [0, 0, 0], [10.0, 20.0, 50.0] * b2.ms)
+    target = neuron_group(1, LIF(tau_e_ms=1e9), name="target")
+    synapse = b2.Synapses(source, target, "w : siemens\nu_f : 1\nt_f : second\n"
+                          "U_f : 1 (shared, constant)\ntau_f : second (shared, constant)",
+                          on_pre=block.transmission_code())
+    synapse.connect()
+    synapse.w = 1 * b2.nS
+    synapse.U_f, synapse.tau_f = block.parameters()["U_f"], block.parameters()["tau_f"]
+    b2.Network(source, target, synapse).run(60 * b2.ms)
+    u1 = 0.2
+    u2 = 0.2 + u1 * np.exp(-10 / 50) * 0.8
+    u3 = 0.2 + u2 * np.exp(-30 / 50) * 0.8
+    assert float(target.g_e[0] / b2.nS) == pytest.approx(u1 + u2 + u3, rel=1e-6)
+    assert float(synapse.u_f[0]) == pytest.approx(u3, rel=1e-9)
+    assert ThreeFactorSynapse(hebbian_rule()).transmission_code() == "g_e_post += w"
+
+
 def test_three_factor_conversion_during_a_plateau(b2):
     """While the post dendrite is in a plateau and M is constant, the pre-only key rule moves
     w towards w_max clip(p z_pre, 0, 1) by a factor (1 - k M dt) per step (Euler of
@@ -213,6 +235,8 @@ def test_blocks_validate_their_parameters():
         ThreeFactorSynapse(hebbian_rule(passive=True), coding="linear")
     with pytest.raises(ValueError, match="hidden_side"):
         ThreeFactorSynapse(pre_only_rule(), hidden_side="both")
+    with pytest.raises(ValueError, match="facilitation"):
+        ThreeFactorSynapse(hebbian_rule(), facilitation_U=1.5)
 
 
 def test_push_pull_conductances_carry_the_signed_weight():

@@ -6,7 +6,11 @@ conductance-based synapse that realizes the same rule with spikes (Tyulmankov et
 eq. 8-17):
 
 - transmission: a presynaptic spike adds ``w`` (nS) to ``g_e_post`` after the synaptic
-  ``delay`` (every plastic synapse is excitatory: Dale's law);
+  ``delay`` (every plastic synapse is excitatory: Dale's law); with ``facilitation_U`` set,
+  short-term facilitation (Tsodyks-Markram; Markram, Wang & Tsodyks 1998): the utilization u
+  decays to 0 with ``facilitation_ms``, each arriving spike first sets u += U (1 - u) and then
+  adds w u, so a sustained train transmits more per spike than an isolated spike (u_1 = U,
+  u_(n+1) = U + u_n e^(-dt_n / tau_f) (1 - U));
 - eligibility: the pre- and postsynaptic neurons keep rate traces (a
   :class:`~neurosim.blocks.coding.RateCode`: rho, the coded value z); the rule's target is
   K* = g(z_post) f(z_pre) with f(u) = pre_slope u + pre_offset, g(v) = post_slope v +
@@ -74,6 +78,8 @@ class ThreeFactorSynapse:
     tau_stability_ms: float = 5.0
     delay_ms: float = 1.0
     delay_jitter_ms: float = 0.0
+    facilitation_U: float | None = None
+    facilitation_ms: float = 100.0
 
     def __post_init__(self):
         if self.hidden_side not in SIDES:
@@ -84,6 +90,9 @@ class ThreeFactorSynapse:
             raise ValueError("w_max, the conversion rate and tau_S must be > 0")
         if self.delay_ms < 0 or self.delay_jitter_ms < 0:
             raise ValueError("synaptic delays must be >= 0")
+        if self.facilitation_U is not None and not (0 < self.facilitation_U <= 1
+                                                    and self.facilitation_ms > 0):
+            raise ValueError("facilitation: U must lie in (0, 1] and tau_f be > 0")
 
     # ---------------------------------------------------------------- numpy realization
     def update(self, *args, **kwargs) -> np.ndarray:
@@ -112,12 +121,14 @@ class ThreeFactorSynapse:
         from brian2 import ms, nS
 
         rule = self.rule
+        facilitation = {} if self.facilitation_U is None else {
+            "U_f": self.facilitation_U, "tau_f": self.facilitation_ms * ms}
         return {"w_max": self.w_max_nS * nS, "k_conv": self.conversion_per_ms / ms,
                 "eta_scale": rule.rate, "pre_slope": rule.pre_slope,
                 "pre_offset": rule.pre_offset, "post_slope": rule.post_slope,
                 "post_offset": rule.post_offset, "lambda_decay": rule.passive_decay,
                 "stable_above": NEVER if self.stable_above is None else self.stable_above,
-                "tau_S": self.tau_stability_ms * ms}
+                "tau_S": self.tau_stability_ms * ms, **facilitation}
 
     def plasticity_code(self) -> str:
         """Conversion of the eligibility into a weight change, run at the hidden neuron's
@@ -156,15 +167,31 @@ S += int(M_{h} > stable_above)*(1 - S)*clip(dt/tau_S, 0, 1)
         """Keyword arguments of ``brian2.Synapses`` for this synapse (all but source/target)."""
 
         pathway = {"plasticity": self.plasticity_code()}
-        pre = {"transmit": "g_e_post += w", **(pathway if self.hidden_side == "pre" else {})}
+        pre = {"transmit": self.transmission_code(),
+               **(pathway if self.hidden_side == "pre" else {})}
         post = pathway if self.hidden_side == "post" else None
+        facilitated = self.facilitation_U is not None
         shared = "\n".join(f"{name} : {unit} (shared, constant)" for name, unit in (
             ("w_max", "siemens"), ("k_conv", "1/second"), ("eta_scale", "1"), ("pre_slope", "1"),
             ("pre_offset", "1"), ("post_slope", "1"), ("post_offset", "1"),
-            ("lambda_decay", "1"), ("stable_above", "1"), ("tau_S", "second")))
+            ("lambda_decay", "1"), ("stable_above", "1"), ("tau_S", "second"),
+            *((("U_f", "1"), ("tau_f", "second")) if facilitated else ())))
         latent = "K : 1\n" if self.latent else ""
-        return {"model": f"w : siemens\nS : 1\n{latent}{shared}", "on_pre": pre,
+        utilization = "u_f : 1\nt_f : second\n" if facilitated else ""
+        return {"model": f"w : siemens\nS : 1\n{latent}{utilization}{shared}", "on_pre": pre,
                 "on_post": post, "on_event": {"transmit": "spike", "plasticity": self.event()}}
+
+    def transmission_code(self) -> str:
+        """A spike's arrival: g_e += w, or with facilitation g_e += w u after u's decay since
+        the last arrival (t_f) and its increment."""
+        if self.facilitation_U is None:
+            return "g_e_post += w"
+        return """
+u_f = u_f*exp(-(t - t_f)/tau_f)
+u_f += U_f*(1 - u_f)
+g_e_post += w*u_f
+t_f = t
+"""
 
     def synapses(self, source, target, name: str):
         """A ``brian2.Synapses`` realizing this synapse between groups that carry rate codes
