@@ -1,7 +1,8 @@
 """The spiking building blocks against hand-computed cases (Brian2 runtime, numpy target: no
 compilation): membrane decay, refractory period, escape noise, plateau threshold and
 duration, rate-trace (eligibility) update, neuromodulator decay, delay arrival to the time step,
-short-term facilitation of transmission, the three-factor conversion and stability, and the README's plain-Brian2 example."""
+short-term facilitation of transmission, the three-factor conversion and stability, and the
+README's plain-Brian2 example."""
 from __future__ import annotations
 
 import re
@@ -135,8 +136,7 @@ def test_facilitating_transmission_follows_tsodyks_markram(b2):
     block = ThreeFactorSynapse(hebbian_rule(), facilitation_U=0.2, facilitation_ms=50.0)
     source = b2.SpikeGeneratorGroup(1, [0, 0, 0], [10.0, 20.0, 50.0] * b2.ms)
     target = neuron_group(1, LIF(tau_e_ms=1e9), name="target")
-    synapse = b2.Synapses(source, target, "w : siemens\nu_f : 1\nt_f : second\n"
-                          "U_f : 1 (shared, constant)\ntau_f : second (shared, constant)",
+    synapse = b2.Synapses(source, target, "w : siemens\n" + block.transmission_model(),
                           on_pre=block.transmission_code())
     synapse.connect()
     synapse.w = 1 * b2.nS
@@ -147,7 +147,8 @@ def test_facilitating_transmission_follows_tsodyks_markram(b2):
     u3 = 0.2 + u2 * np.exp(-30 / 50) * 0.8
     assert float(target.g_e[0] / b2.nS) == pytest.approx(u1 + u2 + u3, rel=1e-6)
     assert float(synapse.u_f[0]) == pytest.approx(u3, rel=1e-9)
-    assert ThreeFactorSynapse(hebbian_rule()).transmission_code() == "g_e_post += w"
+    static = ThreeFactorSynapse(hebbian_rule())
+    assert static.transmission_code() == "g_e_post += w" and static.transmission_model() == ""
 
 
 def test_three_factor_conversion_during_a_plateau(b2):

@@ -170,16 +170,22 @@ S += int(M_{h} > stable_above)*(1 - S)*clip(dt/tau_S, 0, 1)
         pre = {"transmit": self.transmission_code(),
                **(pathway if self.hidden_side == "pre" else {})}
         post = pathway if self.hidden_side == "post" else None
-        facilitated = self.facilitation_U is not None
         shared = "\n".join(f"{name} : {unit} (shared, constant)" for name, unit in (
             ("w_max", "siemens"), ("k_conv", "1/second"), ("eta_scale", "1"), ("pre_slope", "1"),
             ("pre_offset", "1"), ("post_slope", "1"), ("post_offset", "1"),
-            ("lambda_decay", "1"), ("stable_above", "1"), ("tau_S", "second"),
-            *((("U_f", "1"), ("tau_f", "second")) if facilitated else ())))
+            ("lambda_decay", "1"), ("stable_above", "1"), ("tau_S", "second")))
         latent = "K : 1\n" if self.latent else ""
-        utilization = "u_f : 1\nt_f : second\n" if facilitated else ""
-        return {"model": f"w : siemens\nS : 1\n{latent}{utilization}{shared}", "on_pre": pre,
-                "on_post": post, "on_event": {"transmit": "spike", "plasticity": self.event()}}
+        return {"model": f"w : siemens\nS : 1\n{latent}{self.transmission_model()}{shared}",
+                "on_pre": pre, "on_post": post,
+                "on_event": {"transmit": "spike", "plasticity": self.event()}}
+
+    def transmission_model(self) -> str:
+        """The facilitation's synaptic variables (none for a static synapse): utilization
+        u_f, time of the last arrival t_f, and the shared U_f, tau_f."""
+        if self.facilitation_U is None:
+            return ""
+        return ("u_f : 1\nt_f : second\nU_f : 1 (shared, constant)\n"
+                "tau_f : second (shared, constant)\n")
 
     def transmission_code(self) -> str:
         """A spike's arrival: g_e += w, or with facilitation g_e += w u after u's decay since
