@@ -153,8 +153,9 @@ def test_facilitating_transmission_follows_tsodyks_markram(b2):
 
 def test_three_factor_conversion_during_a_plateau(b2):
     """While the post dendrite is in a plateau and M is constant, the pre-only key rule moves
-    w towards w_max clip(p z_pre, 0, 1) by a factor (1 - k M dt) per step (Euler of
-    dw/dt = k M (w* - w)); outside the plateau nothing changes."""
+    w towards w_max clip(p z_pre, 0, 1) by a factor exp(-k M Delta) per plasticity step Delta
+    (dw/dt = k M (w* - w) integrated exactly): a 20 ms plateau converts at t = 0, 2, ..., 18 ms
+    with Delta = 2 ms, so w = w* (1 - exp(-k M 20 ms)); outside the plateau nothing changes."""
     block = ThreeFactorSynapse(pre_only_rule(), w_max_nS=2.0, conversion_per_ms=0.05,
                                hidden_side="post")
     pre = neuron_group(2, SpikeSource("0*Hz"), RateCode(r_ref_hz=40.0, baseline=1.0),
@@ -162,21 +163,25 @@ def test_three_factor_conversion_during_a_plateau(b2):
     pre.polarity = [1.0, -1.0]
     pre.tau_rho = 1e9 * b2.second      # hold the traces: rho = 1.5, so z = +0.5 (ON), -0.5 (OFF)
     pre.rho_spike = 1.5
-    post = neuron_group(1, Pyramidal(), Neuromodulator(tau_ms=1e9), RateCode(50.0), name="post")
+    post = neuron_group(1, Pyramidal(plasticity_step_ms=2.0), Neuromodulator(tau_ms=1e9),
+                        RateCode(50.0), name="post")
     post.M = 0.8
     post.plateau_end = 20 * b2.ms     # a plateau from t = 0 to 20 ms
     synapses = block.synapses(pre, post, name="keys")
     synapses.connect()
     block.initialize(synapses)
-    b2.Network(pre, post, synapses).run(40 * b2.ms)
+    conversions = b2.EventMonitor(post, "plateau_step")
+    b2.Network(pre, post, synapses, conversions).run(40 * b2.ms)
+    np.testing.assert_allclose(np.asarray(conversions.t / b2.ms), np.arange(0.0, 20.0, 2.0),
+                               atol=1e-9)
     # both synapses carry |K*| = 0.5: the ON cell codes x = +0.5, the OFF cell x = -0.5
-    steps = round(20 / DT_MS)
-    expected = 2.0 * 0.5 * (1 - (1 - 0.05 * 0.8 * DT_MS) ** steps)
+    expected = 2.0 * 0.5 * (1 - np.exp(-0.05 * 0.8 * 20.0))
     np.testing.assert_allclose(np.asarray(synapses.w / b2.nS), expected, rtol=1e-6)
 
 
 def test_stability_grows_only_above_the_flashbulb_concentration(b2):
-    """S += (1 - S) dt / tau_S per plateau step while M > stable_above, and blocks conversion."""
+    """S -> 1 - (1 - S) exp(-Delta / tau_S) per plasticity step while M > stable_above (ten
+    1 ms steps in a 10 ms plateau), and blocks conversion."""
     block = ThreeFactorSynapse(pre_only_rule(), w_max_nS=1.0, conversion_per_ms=0.1,
                                hidden_side="post", stable_above=3.0, tau_stability_ms=5.0)
     pre = neuron_group(1, SpikeSource("0*Hz"), RateCode(40.0, baseline=1.0), name="pre")
@@ -187,10 +192,9 @@ def test_stability_grows_only_above_the_flashbulb_concentration(b2):
     synapses.connect()
     block.initialize(synapses)
     b2.Network(pre, post, synapses).run(20 * b2.ms)
-    steps = round(10 / DT_MS)
     S = np.asarray(synapses.S[:])
     assert S[0] == 0.0
-    assert S[1] == pytest.approx(1 - (1 - DT_MS / 5.0) ** steps, rel=1e-9)
+    assert S[1] == pytest.approx(1 - np.exp(-10.0 / 5.0), rel=1e-9)
 
 
 @pytest.mark.parametrize("coding", ["rectified", "complementary"])
@@ -238,6 +242,22 @@ def test_blocks_validate_their_parameters():
         ThreeFactorSynapse(pre_only_rule(), hidden_side="both")
     with pytest.raises(ValueError, match="facilitation"):
         ThreeFactorSynapse(hebbian_rule(), facilitation_U=1.5)
+
+
+def test_gated_synapses_need_a_plateau_clock_on_the_time_grid(b2):
+    """A gated rule converts on a Pyramidal neuron's plateau events: onto a plain LIF group, or
+    with a plasticity step that is not a multiple of the time step, building fails in one line."""
+    pre = neuron_group(1, SpikeSource("0*Hz"), RateCode(40.0, baseline=1.0), name="pre")
+    lif = neuron_group(1, LIF(), Neuromodulator(), RateCode(50.0), name="lif")
+    odd = neuron_group(1, Pyramidal(plasticity_step_ms=0.25), Neuromodulator(), RateCode(50.0),
+                       name="odd")
+    block = ThreeFactorSynapse(pre_only_rule(), hidden_side="post")
+    with pytest.raises(ValueError, match="plateaus of a Pyramidal neuron; group 'lif'"):
+        block.synapses(pre, lif, name="keys_lif")
+    with pytest.raises(ValueError, match=r"0.25 ms\) must be a multiple of the time step"):
+        block.synapses(pre, odd, name="keys_odd")
+    with pytest.raises(ValueError, match="plasticity_step_ms must be > 0"):
+        Pyramidal(plasticity_step_ms=0.0)
 
 
 def test_push_pull_conductances_carry_the_signed_weight():

@@ -23,7 +23,10 @@ is fixed by the conductance it targets (Dale's law).
   fires a plateau potential -- a regenerative calcium/NMDA conductance that holds the
   dendrite depolarized for ``plateau_ms`` -- and is then refractory for ``plateau_refractory_ms``.
   ``plateau`` (0 or 1) is the dendritic spike, the local third factor of the three-factor
-  synapse; the event ``plateau_step`` is emitted at every time step of a plateau.
+  synapse; during a plateau the event ``plateau_step`` is emitted every ``plasticity_step_ms``
+  (at t = k x plasticity_step_ms: plasticity is slow, so it is sampled on a 1 ms grid rather
+  than at every 0.1 ms time step; the synapses convert with the exact exponential over the
+  step).
 """
 from __future__ import annotations
 
@@ -157,7 +160,8 @@ class Pyramidal(LIF):
                             + g_plateau plateau (E_plateau - v_d)
     Soma:     C dv/dt = g_L (E_L - v) + g_c (v_d - v) + g_e (E_e - v) + g_i (E_i - v) + I_ext
     Plateau onset when v_d > V_plateau (outside the dendrite's refractory period); it lasts
-    ``plateau_ms``."""
+    ``plateau_ms``.  The plastic synapses it gates convert every ``plasticity_step_ms`` of a
+    plateau (a multiple of the time step; the namespace's ``plasticity_dt``)."""
 
     C_d_pF: float = 100.0
     g_Ld_nS: float = 5.0
@@ -168,11 +172,12 @@ class Pyramidal(LIF):
     g_plateau_nS: float = 30.0
     plateau_ms: float = 40.0
     plateau_refractory_ms: float = 20.0
+    plasticity_step_ms: float = 1.0
 
     def __post_init__(self):
         super().__post_init__()
         _positive(C_d_pF=self.C_d_pF, g_Ld_nS=self.g_Ld_nS, tau_d_ms=self.tau_d_ms,
-                  plateau_ms=self.plateau_ms)
+                  plateau_ms=self.plateau_ms, plasticity_step_ms=self.plasticity_step_ms)
         if self.g_c_nS < 0 or self.g_plateau_nS < 0 or self.plateau_refractory_ms < 0:
             raise ValueError("g_c, g_plateau and the plateau refractory period must be >= 0")
         if not self.E_L_mV < self.V_plateau_mV < self.E_plateau_mV:
@@ -185,7 +190,8 @@ class Pyramidal(LIF):
                 "g_c": self.g_c_nS * nS, "tau_d": self.tau_d_ms * ms,
                 "V_plateau": self.V_plateau_mV * mV, "E_plateau": self.E_plateau_mV * mV,
                 "g_plateau": self.g_plateau_nS * nS, "plateau_duration": self.plateau_ms * ms,
-                "plateau_refractory": self.plateau_refractory_ms * ms}
+                "plateau_refractory": self.plateau_refractory_ms * ms,
+                "plasticity_dt": self.plasticity_step_ms * ms}
 
     def fragment(self) -> Fragment:
         return Fragment(
@@ -199,6 +205,6 @@ plateau_end : second
             namespace=self.namespace(), threshold=self.spike_rule()[0],
             on_spike=self.spike_rule()[1], refractory="t_ref",
             events={"plateau_onset": "v_d > V_plateau and t > plateau_end + plateau_refractory",
-                    "plateau_step": "t < plateau_end"},
+                    "plateau_step": "t < plateau_end and (t + dt/2) % plasticity_dt < dt"},
             on_events={"plateau_onset": "plateau_end = t + plateau_duration"},
             initial={"v": "E_L", "v_d": "E_L", "plateau_end": "-plateau_refractory"})

@@ -28,21 +28,25 @@ eq. 8-17):
   Nicoll & Malenka 1995; Kerchner & Nicoll 2008) -- so the accumulated sum stays exact while
   w = w_max clip(p K, 0, 1) adds no common drive;
 - third factors, gated rule (eq. 9, 11, 15): while the dendrite of the gating neuron is in a
-  plateau (its event ``plateau_step``, emitted at every time step of a plateau: the local
-  factor), the weight relaxes towards w* at a rate set by the neuromodulator concentration M
-  of the hidden neuron (the global factor):
-      dw/dt = rate k M (1 - S) (w* - w)
+  plateau (its event ``plateau_step``, emitted every ``plasticity_dt`` of a plateau: the local
+  factor; see :class:`~neurosim.blocks.Pyramidal`), the weight relaxes towards w* at a rate
+  set by the neuromodulator concentration M of the hidden neuron (the global factor):
+      dw/dt = rate k M (1 - S) (w* - w),
+  integrated exactly over each plasticity step Delta (w* and M held over the step):
+      w <- w + (1 - exp(-rate k M (1 - S) Delta)) (w* - w),
   so a plateau of duration D at constant M moves w by the fraction eta_eff = 1 - exp(-rate k M D)
   (eq. 9's eta, saturating: ``plateau_fraction``);
 - passive rule (eq. 13, 16): not gated by a dendrite; while M > 0 (event ``neuromodulated``)
   the signed weight (complementary: K = p (2 w / w_max - 1); rectified: the latent K) follows
   dK/dt = k M (rate K* - (1 - lambda) K);
 - metaplastic stability (eq. 17): S (a synaptic variable) grows towards 1 while a plateau
-  meets M above ``stable_above`` (a flashbulb release): dS/dt = (1 - S) / tau_S, which
+  meets M above ``stable_above`` (a flashbulb release): dS/dt = (1 - S) / tau_S (exact over
+  each plasticity step), which
   blocks later conversions (gated rules; the passive rule decays every synapse, eq. 16).
 
-The plasticity runs only on the time steps of the gating events and only for the synapses of
-neurons in a plateau, so its cost scales with the gated synapses, not with the network.
+The plasticity runs only on the gating events and only for the synapses of neurons in a
+plateau (or, passive rule, under neuromodulation: every time step), so its cost scales with the
+gated synapses, not with the network.
 """
 from __future__ import annotations
 
@@ -149,8 +153,8 @@ w = w_max*clip((1 + polarity_pre*polarity_post*K_next)/2, 0, 1)
         signed = f"polarity_pre*polarity_post*{rule}"
         target = signed if self.coding == "rectified" else f"(1 + {signed})/2"
         return f"""
-w += clip(eta_scale*k_conv*M_{h}*(1 - S)*dt, 0, 1)*(w_max*clip({target}, 0, 1) - w)
-S += int(M_{h} > stable_above)*(1 - S)*clip(dt/tau_S, 0, 1)
+w += (1 - exp(-eta_scale*k_conv*M_{h}*(1 - S)*plasticity_dt))*(w_max*clip({target}, 0, 1) - w)
+S += int(M_{h} > stable_above)*(1 - S)*(1 - exp(-plasticity_dt/tau_S))
 """
 
     @property
@@ -201,11 +205,28 @@ t_f = t
 
     def synapses(self, source, target, name: str):
         """A ``brian2.Synapses`` realizing this synapse between groups that carry rate codes
-        (and, on the hidden side, a Pyramidal dendrite and M).  After ``connect``, call
-        :meth:`initialize`."""
+        (and, on the hidden side, M and -- gated rules -- a Pyramidal dendrite, whose
+        ``plasticity_dt`` the conversion uses).  After ``connect``, call :meth:`initialize`."""
         from brian2 import Synapses
 
-        return Synapses(source, target, **self.model(), name=name)
+        return Synapses(source, target, **self.model(), name=name,
+                        namespace=self.plasticity_clock(target if self.hidden_side == "post"
+                                                        else source))
+
+    def plasticity_clock(self, hidden) -> dict:
+        """{"plasticity_dt": step} of the hidden group's plateau events (gated rules; the
+        passive rule converts at every time step and needs none)."""
+        if self.event() != "plateau_step":
+            return {}
+        step = hidden.namespace.get("plasticity_dt")
+        if step is None:
+            raise ValueError(f"a gated rule converts during the plateaus of a Pyramidal neuron; "
+                             f"group {hidden.name!r} has none")
+        steps = float(step / hidden.clock.dt)
+        if abs(steps - round(steps)) > 1e-6 or round(steps) < 1:
+            raise ValueError(f"plasticity_step_ms ({float(step) * 1e3:g} ms) must be a multiple "
+                             f"of the time step ({float(hidden.clock.dt) * 1e3:g} ms)")
+        return {"plasticity_dt": step}
 
     def initialize(self, synapses, K: float | np.ndarray = 0.0,
                    rng: np.random.Generator | None = None) -> None:
