@@ -14,52 +14,74 @@ that u, w -> drive -> vf within one step), so the drive is frozen during the fou
 the coupling is integrated to first order in dt, unlike the numpy RK4 (gap measured in
 tests/test_gsemm_brian2.py and by ``gap_to_rate``). One temporary build per run.
 
-Spiking twin (``spiking=True``, :class:`SpikingGSEMM`): every pathway is carried by spikes,
-signed quantities by ON/OFF pairs of cells (push-pull, no signed spikes):
+Spiking twin (``spiking=True``, :class:`SpikingGSEMM`): every pathway is carried by spikes of
+cells that obey Dale's law, with time in ms, rates in Hz and synaptic conductances in nS. One
+model time unit is ``time_unit_ms`` = 10 ms of Brian2 time (T_f = 10 ms, dt = 0.01 = 0.1 ms).
+Each signed quantity x is carried by four populations: ON cells firing at r (1 + x) / 2 (or
+r clip(x, 0, 1)) and OFF cells at r (1 - x) / 2 (r clip(-x, 0, 1)), each as an excitatory and an
+inhibitory copy with the same tuning (independent spikes). A signed weight W of eq. 9-10 goes
+to the copy whose sign it needs: ON-E and OFF-I synapses carry max(W, 0), ON-I and OFF-E
+synapses max(-W, 0) (the others are silent: Xi is a run-time input of the build), so each
+target still receives one ON and one OFF train per source at the same rates and weights as a
+signed synapse would give: the mean and the Poisson noise at every target are those of
+signed spikes, the correlations between targets are not (a copy's spike reaches only the
+targets of its sign; measured effect in the README). Cells are linear-nonlinear-Poisson: a cell's rate is a static function of its
+unit's net synaptic conductance (current-based: no reversal potentials, so the sum is linear as
+eq. 9-10 need) and it has no refractory period. Each simulated cell stands for a pool of
+``pool_cells`` independent Poisson cells with identical synapses, which deliver exactly one
+Poisson train at the pooled rate (the superposition Brian2's ``PoissonInput`` uses);
+physiology reports rates per cell of the pool (pooled rate / ``pool_cells``).
 
-- feature unit i (potential V_f,i): an ON and an OFF Poisson cell firing at
-  r_f (1 + tanh V_f,i) / 2 and r_f (1 - tanh V_f,i) / 2; their rate difference is r_f tanh V_f,i,
-  so silence means sigma_f = 0.
-- fast pathway (eq. 9, sqrt(a_s) Xi^T tanh V_f): ON (OFF) spikes add +Xi_ij (-Xi_ij) / (r_f tau_u)
-  to the hidden unit's trace u (tau_u du/dt = -u), E[u_j] = (Xi^T tanh V_f)_j low-passed by tau_u
-  (the paper's T_h -> 0 becomes tau_u << T_f).
+- feature unit i: excitatory and inhibitory conductances g_e, g_i decaying with T_f; its
+  potential is V_f,i = (g_e - g_i) / g_unit (g_unit = 1 nS). ON cells fire at
+  r_f (1 + tanh V_f,i) / 2, OFF cells at r_f (1 - tanh V_f,i) / 2 (pooled r_f = 50 per time unit
+  = 5 kHz: 50 cells at up to 100 Hz); their rate difference is r_f tanh V_f,i, so silence of
+  the difference means sigma_f = 0.
+- fast pathway (eq. 9, sqrt(a_s) Xi^T tanh V_f): ON (OFF) spikes add +Xi_ij (-Xi_ij) g_unit /
+  (r_f tau_u) (split by sign as above) to the hidden unit's conductances g_fast_e, g_fast_i
+  (tau_u = 0.2 = 2 ms), so E[(g_fast_e - g_fast_i) / g_unit] = (Xi^T tanh V_f)_j low-passed by
+  tau_u (the paper's T_h -> 0 becomes tau_u << T_f).
 - delayed pathway (eq. 1-2, a_c Phi^T Xi^T V_d): eq. 2 is the exponential kernel
   k(x) = exp(-x/T_d)/T_d. Each feature cell reaches hidden unit j through ``taps`` synapses of
-  weight +-(Xi Phi)_ij / (taps r_f tau_s) with transmission delays (Brian2 ``Synapses.delay``)
-  drawn from p(d) = a delta(d) + (1 - a) exp(-d/T_d)/T_d, a = tau_s / T_d, and arrive on a
-  synaptic trace z (tau_s dz/dt = -z). Delay distribution convolved with the synaptic filter
-  exp(-x/tau_s)/tau_s is exactly eq. 2's kernel (Laplace: (a + (1-a)/(1 + s T_d)) / (1 + s tau_s)
-  = 1 / (1 + s T_d)), so E[z_j] = ((Xi Phi)^T V_d)_j. Delays are stratified per synapse (tap k
-  of a pair draws its quantile in [k/taps, (k+1)/taps)), the exponential part truncated at
-  ``delay_cap`` T_d (mass exp(-10) = 5e-5 at the default 10, renormalized; at 5 the mean delay
-  fell 4%, which moved transitions of the test network 2 time units earlier), rounded to dt by
-  Brian2, and drawn once per build (anatomy, the same in every network of the batch).
-- hidden unit j: h_j = sqrt(a_s) u_j + a_c z_j, sigma_h = h**n (eq. 9); a population of
-  ``hidden_cells`` ON and as many OFF Poisson cells fires at r_h clip(+-sigma_h(h)/S, 0, 1) each,
-  S = sigma_h(N_f (sqrt(a_s) + a_c c)), c = max_j sum_k |Phi_kj|: S bounds |sigma_h| (eq. 9 with
-  |tanh| <= 1, |V_d| <= 1), so the clip never binds and the rate is linear in sigma_h. The price
-  is a low rate where h is far below the bound at high degree n: a cue (h ~ 0.76 sqrt(a_s) N_f)
-  fires at (0.76 sqrt(a_s) / (sqrt(a_s) + a_c c))**n of the top rate (0.8% at a_s = 1,
-  a_c = 1.5, n = 4), and if no hidden spike comes before V_f decays (T_f) the cue is lost; more
-  ``hidden_cells`` fix that. Clipping at the larger term of eq. 9 instead (N_f max(sqrt(a_s),
-  a_c c)) weakened the retrieved memory and made transitions come earlier (README setting:
-  sequence agreement 0.48 instead of 0.73-0.82 with the bound).
+  weight +-(Xi Phi)_ij g_unit / (taps r_f tau_s) with transmission delays (Brian2
+  ``Synapses.delay``) drawn from p(d) = a delta(d) + (1 - a) exp(-d/T_d)/T_d, a = tau_s / T_d,
+  and arrive on conductances g_slow_e, g_slow_i (tau_s = 2 = 20 ms). Delay distribution
+  convolved with the synaptic filter exp(-x/tau_s)/tau_s is exactly eq. 2's kernel (Laplace:
+  (a + (1-a)/(1 + s T_d)) / (1 + s tau_s) = 1 / (1 + s T_d)), so
+  E[(g_slow_e - g_slow_i) / g_unit] = ((Xi Phi)^T V_d)_j. Delays are stratified per synapse
+  (tap k of a pair draws its quantile in [k/taps, (k+1)/taps)), the exponential part truncated
+  at ``delay_cap`` T_d (mass exp(-10) = 5e-5 at the default 10, renormalized; at 5 the mean
+  delay fell 4%, which moved transitions of the test network 2 time units earlier), rounded to
+  dt by Brian2, and drawn once per build (anatomy, the same in every network of the batch).
+  With T_d = 20 = 200 ms the mean delay is 180 ms, far beyond an axon's few ms: the paper's
+  delay kernel has no single-synapse counterpart in cortex (it would be a chain of cells or a
+  slow intracellular process); here it is the transmission delay the model asks for.
+- hidden unit j: h_j = (sqrt(a_s) (g_fast_e - g_fast_i) + a_c (g_slow_e - g_slow_i)) / g_unit,
+  sigma_h = h**n (eq. 9); ``hidden_cells`` ON and as many OFF cells (each E and I) fire at
+  r_h clip(+-sigma_h(h)/S, 0, 1) each, S = sigma_h(N_f (sqrt(a_s) + a_c c)),
+  c = max_j sum_k |Phi_kj|: S bounds |sigma_h| (eq. 9 with |tanh| <= 1, |V_d| <= 1), so the clip
+  never binds and the rate is linear in sigma_h. The price is a low rate where h is far below
+  the bound at high degree n: a cue (h ~ 0.76 sqrt(a_s) N_f) fires at
+  (0.76 sqrt(a_s) / (sqrt(a_s) + a_c c))**n of the top rate (0.8% at a_s = 1, a_c = 1.5, n = 4),
+  and if no hidden spike comes before V_f decays (T_f) the cue is lost; more ``hidden_cells``
+  fix that. Clipping at the larger term of eq. 9 instead (N_f max(sqrt(a_s), a_c c)) weakened
+  the retrieved memory and made transitions come earlier (README setting: sequence agreement
+  0.48 instead of 0.73-0.82 with the bound).
 - hidden -> feature (eq. 10, sqrt(a_s) Xi sigma_h): each ON (OFF) spike adds
-  +-sqrt(a_s) Xi_ij S / (hidden_cells r_h T_f) to V_f,i, whose leak (T_f dV_f/dt = -V_f) is the
-  synaptic filter: E[dV_f] is eq. 10.
+  +-sqrt(a_s) Xi_ij S g_unit / (hidden_cells r_h T_f) to g_e or g_i of feature unit i (split
+  by sign), whose decay with T_f is the leak of eq. 10 (T_f dV_f/dt = -V_f + ...): E[dV_f] is
+  eq. 10.
 
 Noise this adds (Poisson counts): the overlaps the hidden layer reads have SD about
 1/sqrt(2 N_f r_f tau) (tau = tau_u or tau_s); the drive has relative SD 1/sqrt(hidden_cells r_h
 T_f rho) at rate fraction rho = |sigma_h| / S; the finite delay sample adds a fixed distortion of
-the kernel of relative size ~ 1/sqrt(N_f taps). Rates are per model time unit (pooled rates of a
-population: with 1 unit = 10 ms, r_f = 50 is 50 cells at 100 Hz).
+the kernel of relative size ~ 1/sqrt(N_f taps). Rates ``feature_rate`` and ``hidden_rate`` are
+pooled, per model time unit.
 
-Initial state (V_f(0) = xi_cue, V_d(0) = 0): V_f starts at the cue and u at its expected value
-Xi^T tanh V_f(0); no spike is in flight on the delayed pathway and z(0) = 0, which under ON/OFF
-coding is exactly V_d(0) = 0 (an empty past = sigma_f = 0, not a silent -1).
-
-Not a neuron model with units: V_f, u, z are dimensionless as in eq. 9-10, and a cell's outgoing
-synapses carry both signs (Xi is +-1): one sign per synapse, not Dale's law per cell.
+Initial state (V_f(0) = xi_cue, V_d(0) = 0): the feature conductances start at g_unit max(+-xi,
+0) and the fast ones at their expected value Xi^T tanh V_f(0) (split by sign); no spike is in
+flight on the delayed pathway and g_slow = 0, which under ON/OFF coding is exactly V_d(0) = 0
+(an empty past = sigma_f = 0, not a silent -1).
 
 Builds: :class:`SpikingGSEMM` goes through circuits/spiking_windows.run_circuit and the build cache
 of neurosim.devices: one cpp_standalone build per shape (B, N_f, K, degree, dt, duration, time
@@ -84,9 +106,15 @@ def _require_poly(net: DenseGSEMM) -> None:
                                   "the exp (softmax) activation needs a per-network normalization")
 
 
-def _on_off(weights: np.ndarray) -> np.ndarray:
-    """Weights of the ON cells' synapses, then the OFF cells' (the same with the other sign)."""
-    return np.concatenate([weights.ravel(), -weights.ravel()])
+CELL_KINDS = ("on_e", "on_i", "off_e", "off_i")
+
+
+def dale_split(signed: np.ndarray) -> dict[str, np.ndarray]:
+    """Weights of the four cell kinds carrying a signed weight W under Dale's law: ON cells
+    (rate ~ +x) add +W, OFF cells (rate ~ -x) add -W, each through its excitatory copy where
+    that sign is positive and its inhibitory copy where it is negative (magnitudes >= 0)."""
+    positive, negative = np.maximum(signed, 0.0), np.maximum(-signed, 0.0)
+    return {"on_e": positive, "on_i": negative, "off_e": negative, "off_i": positive}
 
 
 def _flat_blocks(net: DenseGSEMM):
@@ -166,25 +194,31 @@ def stratified_delays(rng: np.random.Generator, pairs: int, taps: int, T_d: floa
     return -T_d * np.log1p(-tail)
 
 
-def spike_pathway(source, target, variable: str, pre: np.ndarray, post: np.ndarray, name: str,
-                  delays_ms: np.ndarray | None = None):
-    """Synapses pre[k] -> post[k]: a spike adds the synapse's ``w`` to ``variable`` of the target
-    ``delays_ms[k]`` later (Brian2 ``Synapses.delay``, rounded to dt; none: same time step)."""
+def spike_pathway(source, target, conductance: str, pre: np.ndarray, post: np.ndarray,
+                  name: str, delays_ms: np.ndarray | None = None):
+    """Synapses pre[k] -> post[k]: a spike adds the synapse's ``w`` (siemens) to the target's
+    ``conductance`` ``delays_ms[k]`` later (Brian2 ``Synapses.delay``, rounded to dt; none: the
+    same time step)."""
     import brian2 as b2
 
-    synapses = b2.Synapses(source, target, "w : 1 (constant)", on_pre=f"{variable}_post += w",
-                           name=name)
+    synapses = b2.Synapses(source, target, "w : siemens (constant)",
+                           on_pre=f"{conductance}_post += w", name=name)
     synapses.connect(i=pre, j=post)
     if delays_ms is not None:
         synapses.delay = delays_ms * b2.ms
     return synapses
 
 
+def _split_initial(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A signed initial potential as (excitatory, inhibitory) conductances in g_unit."""
+    return np.maximum(values, 0.0), np.maximum(-values, 0.0)
+
+
 @dataclass(frozen=True)
 class SpikingGSEMM:
-    """The spiking twin of a DenseGSEMM batch (module docstring): rates per model time unit,
-    time constants in model time units. ``feature_rate`` and ``hidden_rate`` are run-time
-    values; the rest defines the build."""
+    """The spiking twin of a DenseGSEMM batch (module docstring): pooled rates per model time
+    unit, time constants in model time units, one unit = ``time_unit_ms``. ``feature_rate``,
+    ``hidden_rate`` and ``pool_cells`` are run-time values; the rest defines the build."""
 
     device: str = "cpp_standalone"
     seed: int = 1
@@ -195,6 +229,10 @@ class SpikingGSEMM:
     tau_fast: float = 0.2
     tau_delay_synapse: float = 2.0
     delay_cap: float = 10.0
+    time_unit_ms: float = 10.0
+    g_unit_nS: float = 1.0
+    pool_cells: int = 50
+    physiology_window: float = 10.0
 
     def check(self, net: DenseGSEMM, dt: float) -> None:
         _require_poly(net)
@@ -204,6 +242,9 @@ class SpikingGSEMM:
             if not 0 < getattr(self, name) * dt <= 1:
                 raise ParameterError(f"{name} x dt must lie in (0, 1] "
                                      "(one spike per step at most)")
+        for name in ("time_unit_ms", "g_unit_nS", "pool_cells", "physiology_window"):
+            if not getattr(self, name) > 0:
+                raise ParameterError(f"{name} must be > 0 (got {getattr(self, name)})")
 
     def scale(self, net: DenseGSEMM) -> np.ndarray:
         """S per network (B,): sigma_h of the bound N_f (sqrt(a_s) + a_c max column sum |Phi|)
@@ -214,79 +255,94 @@ class SpikingGSEMM:
         return (bound ** int(net.degree)).reshape(-1)
 
     def values(self, net: DenseGSEMM, cue: int) -> dict:
-        """Per-run arrays: synaptic weights (ON cells first, then OFF), scales, initial state."""
+        """Per-run arrays: synaptic weights per pathway and cell kind (in g_unit), scales,
+        initial conductances (in g_unit)."""
         G, A, N, K = net.shape
         xi, xi_phi, sa, ac = _flat_blocks(net)
         S = self.scale(net)
         to_feature = xi * (sa * S)[:, None, None] / (self.hidden_cells * self.hidden_rate
                                                      * net.T_f)
-        delayed = xi_phi / (self.taps * self.feature_rate * self.tau_delay_synapse)
+        delayed = np.repeat(xi_phi / (self.taps * self.feature_rate * self.tau_delay_synapse),
+                            self.taps)
         vf0 = xi[:, :, cue]
         u0 = np.einsum("bnk,bn->bk", xi, np.tanh(vf0))
-        return {"fast": _on_off(xi / (self.feature_rate * self.tau_fast)),
-                "delayed": np.repeat(_on_off(delayed), self.taps),
-                "to_feature": _on_off(np.repeat(to_feature.transpose(0, 2, 1), self.hidden_cells,
-                                                axis=1)),
+        return {"fast": dale_split(xi.ravel() / (self.feature_rate * self.tau_fast)),
+                "delayed": dale_split(delayed),
+                "to_feature": dale_split(np.repeat(to_feature.transpose(0, 2, 1),
+                                                   self.hidden_cells, axis=1).ravel()),
                 "sa": np.repeat(sa, K), "ac": np.repeat(ac, K), "scale": np.repeat(S, K),
-                "vf": vf0.ravel(), "u": u0.ravel()}
+                "feature": _split_initial(vf0.ravel()), "fast0": _split_initial(u0.ravel())}
 
     def build(self, shape: dict, values: dict | None = None, record: bool = False) -> dict:
-        """The Brian2 network of ``shape`` (B, N, K, degree, time constants, duration); with
-        ``values`` (runtime device) the per-run arrays are set at once."""
+        """The Brian2 network of ``shape`` (B, N, K, degree, time constants and duration in
+        model units); with ``values`` (runtime device) the per-run arrays are set at once."""
         import brian2 as b2
 
         B, N, K, P, M = shape["B"], shape["N"], shape["K"], self.hidden_cells, self.taps
-        ms = b2.ms
-        namespace = {"T_f": shape["T_f"] * ms, "tau_u": self.tau_fast * ms,
-                     "tau_s": self.tau_delay_synapse * ms, "degree": int(shape["degree"])}
-        feature = b2.NeuronGroup(B * N, "dvf/dt = -vf / T_f : 1", method="exact",
-                                 namespace=namespace, name="gsemm_feature")
-        cells = {}
-        for sign, polarity in (("on", "+"), ("off", "-")):
-            cells[f"feature_{sign}"] = b2.NeuronGroup(
-                B * N, "vf : 1 (linked)\nr_f : Hz (shared, constant)",
-                threshold=f"rand() < r_f * (1 {polarity} tanh(vf)) / 2 * dt",
-                namespace=namespace, name=f"gsemm_feature_{sign}")
-            cells[f"feature_{sign}"].vf = b2.linked_var(feature, "vf")
+        unit = self.time_unit_ms * b2.ms
+        namespace = {"T_f": shape["T_f"] * unit, "tau_u": self.tau_fast * unit,
+                     "tau_s": self.tau_delay_synapse * unit, "degree": int(shape["degree"]),
+                     "g_unit": self.g_unit_nS * b2.nS}
+        feature = b2.NeuronGroup(B * N, """
+        dg_e/dt = -g_e / T_f : siemens
+        dg_i/dt = -g_i / T_f : siemens
+        vf = (g_e - g_i) / g_unit : 1
+        """, method="exact", namespace=namespace, name="gsemm_feature")
         hidden = b2.NeuronGroup(B * K, """
-        du/dt = -u / tau_u : 1
-        dz/dt = -z / tau_s : 1
-        h = sa * u + ac * z : 1
+        dg_fast_e/dt = -g_fast_e / tau_u : siemens
+        dg_fast_i/dt = -g_fast_i / tau_u : siemens
+        dg_slow_e/dt = -g_slow_e / tau_s : siemens
+        dg_slow_i/dt = -g_slow_i / tau_s : siemens
+        h = (sa * (g_fast_e - g_fast_i) + ac * (g_slow_e - g_slow_i)) / g_unit : 1
         rho = clip(h**degree / scale, -1, 1) : 1
         sa : 1 (constant)
         ac : 1 (constant)
         scale : 1 (constant)
         """, method="exact", namespace=namespace, name="gsemm_hidden")
-        for sign, polarity in (("on", ""), ("off", "-")):
-            group = b2.NeuronGroup(B * K * P, "rho : 1 (linked)\nr_h : Hz (shared, constant)",
-                                   threshold=f"rand() < r_h * clip({polarity}rho, 0, 1) * dt",
-                                   namespace=namespace, name=f"gsemm_hidden_{sign}")
+        cells = {}
+        for kind in CELL_KINDS:
+            on = kind.startswith("on")
+            cells[f"feature_{kind}"] = b2.NeuronGroup(
+                B * N, "vf : 1 (linked)\nr_f : Hz (shared, constant)\nn_spikes : 1",
+                threshold=f"rand() < r_f * (1 {'+' if on else '-'} tanh(vf)) / 2 * dt",
+                reset="n_spikes += 1", namespace=namespace, name=f"gsemm_feature_{kind}")
+            cells[f"feature_{kind}"].vf = b2.linked_var(feature, "vf")
+            group = b2.NeuronGroup(
+                B * K * P, "rho : 1 (linked)\nr_h : Hz (shared, constant)\nn_spikes : 1",
+                threshold=f"rand() < r_h * clip({'' if on else '-'}rho, 0, 1) * dt",
+                reset="n_spikes += 1", namespace=namespace, name=f"gsemm_hidden_{kind}")
             group.rho = b2.linked_var(hidden, "rho", index=np.repeat(np.arange(B * K), P))
-            cells[f"hidden_{sign}"] = group
+            cells[f"hidden_{kind}"] = group
         pre, post = _block_pairs(B, N, K)
         rng = np.random.default_rng(0)        # anatomy: one draw of delays per build
         delays = stratified_delays(rng, len(pre), M, shape["T_d"], self.tau_delay_synapse,
-                                   self.delay_cap).ravel()
+                                   self.delay_cap).ravel() * self.time_unit_ms
         h_pre, f_post = _block_pairs(B, K * P, N)      # hidden cell b*K*P + j*P + c -> feature
-        synapses = {}
-        for sign in ("on", "off"):
-            source = cells[f"feature_{sign}"]
-            synapses.setdefault("fast", []).append(
-                spike_pathway(source, hidden, "u", pre, post, f"gsemm_fast_{sign}"))
-            synapses.setdefault("delayed", []).append(
-                spike_pathway(source, hidden, "z", np.repeat(pre, M), np.repeat(post, M),
-                              f"gsemm_delayed_{sign}", delays))
-            synapses.setdefault("to_feature", []).append(
-                spike_pathway(cells[f"hidden_{sign}"], feature, "vf", h_pre, f_post,
-                              f"gsemm_to_feature_{sign}"))
-        sample = shape["sample_every"] * ms
-        monitors = {"vf": b2.StateMonitor(feature, "vf", record=True, dt=sample,
-                                          name="gsemm_vf_monitor")}
-        monitors.update({name: b2.SpikeMonitor(group, record=False, name=f"gsemm_count_{name}")
+        synapses = {"fast": {}, "delayed": {}, "to_feature": {}}
+        for kind in CELL_KINDS:
+            sign = kind[-1]
+            source = cells[f"feature_{kind}"]
+            synapses["fast"][kind] = spike_pathway(source, hidden, f"g_fast_{sign}", pre, post,
+                                                   f"gsemm_fast_{kind}")
+            synapses["delayed"][kind] = spike_pathway(
+                source, hidden, f"g_slow_{sign}", np.repeat(pre, M), np.repeat(post, M),
+                f"gsemm_delayed_{kind}", delays)
+            synapses["to_feature"][kind] = spike_pathway(
+                cells[f"hidden_{kind}"], feature, f"g_{sign}", h_pre, f_post,
+                f"gsemm_to_feature_{kind}")
+        monitors = {"vf": b2.StateMonitor(feature, "vf", record=True,
+                                          dt=shape["sample_every"] * unit,
+                                          name="gsemm_vf_monitor"),
+                    "conductances": b2.StateMonitor(
+                        hidden, ["g_fast_e", "g_fast_i", "g_slow_e", "g_slow_i"], record=True,
+                        dt=self.physiology_window * unit, name="gsemm_conductance_monitor")}
+        monitors.update({name: b2.StateMonitor(group, "n_spikes", record=True,
+                                               dt=self.physiology_window * unit, when="end",
+                                               name=f"gsemm_spikes_{name}")
                          for name, group in cells.items()})
         net = b2.Network(feature, hidden, *cells.values(),
-                         *(s for pair in synapses.values() for s in pair), *monitors.values(),
-                         name="gsemm_network")
+                         *(s for pathway in synapses.values() for s in pathway.values()),
+                         *monitors.values(), name="gsemm_network")
         handles = {"net": net, "feature": feature, "hidden": hidden, "cells": cells,
                    "synapses": synapses, "monitors": monitors}
         if values is not None:
@@ -295,50 +351,82 @@ class SpikingGSEMM:
         return handles
 
     def run_args(self, handles: dict, values: dict) -> dict:
-        """Weights (ON then OFF synapses), scales, initial state and rates of one run."""
-        from brian2 import kHz
+        """Weights per pathway and cell kind, scales, initial conductances and pooled rates."""
+        from brian2 import Hz, nS
 
-        syn, cells = handles["synapses"], handles["cells"]
-        args = {}
-        for pathway in ("fast", "delayed", "to_feature"):
-            on, off = syn[pathway]
-            half = len(values[pathway]) // 2
-            args[on.w], args[off.w] = values[pathway][:half], values[pathway][half:]
-        hidden = handles["hidden"]
+        g_unit = self.g_unit_nS * nS
+        args = {synapse.w: values[pathway][kind] * g_unit
+                for pathway, kinds in handles["synapses"].items()
+                for kind, synapse in kinds.items()}
+        hidden, feature = handles["hidden"], handles["feature"]
+        (f_e, f_i), (u_e, u_i) = values["feature"], values["fast0"]
+        zero = np.zeros_like(u_e) * g_unit
         args.update({hidden.sa: values["sa"], hidden.ac: values["ac"],
-                     hidden.scale: values["scale"], hidden.u: values["u"],
-                     hidden.z: np.zeros_like(values["u"]), handles["feature"].vf: values["vf"]})
-        for name in ("feature_on", "feature_off"):
-            args[cells[name].r_f] = self.feature_rate * kHz
-        for name in ("hidden_on", "hidden_off"):
-            args[cells[name].r_h] = self.hidden_rate * kHz
+                     hidden.scale: values["scale"], feature.g_e: f_e * g_unit,
+                     feature.g_i: f_i * g_unit, hidden.g_fast_e: u_e * g_unit,
+                     hidden.g_fast_i: u_i * g_unit, hidden.g_slow_e: zero,
+                     hidden.g_slow_i: zero})
+        per_second = 1e3 / self.time_unit_ms
+        for name, group in handles["cells"].items():
+            if name.startswith("feature"):
+                args[group.r_f] = self.feature_rate * per_second * Hz
+            else:
+                args[group.r_h] = self.hidden_rate * per_second * Hz
         return args
+
+    def physiology(self, handles: dict) -> dict:
+        """Rates per cell of a pool (Hz; mean and 99th percentile over cells x the whole
+        windows of ``physiology_window`` after the first step) of the excitatory and
+        inhibitory feature and hidden cells, and the ratio of excitatory to inhibitory
+        synaptic conductance onto the hidden units (current-based synapses: the ratio of
+        currents). Pools are superposed Poisson trains: no ISI statistics per cell."""
+        window_s = self.physiology_window * self.time_unit_ms * 1e-3
+        out = {}
+        for layer in ("feature", "hidden"):
+            for sign, population in (("e", layer), ("i", f"{layer}_inh")):
+                counts = [np.diff(np.asarray(handles["monitors"][f"{layer}_{kind}"].n_spikes),
+                                  axis=1)
+                          for kind in CELL_KINDS if kind.endswith(sign)]
+                rates = np.concatenate(counts).ravel() / (self.pool_cells * window_s)
+                out[f"rate_mean_hz_{population}"] = float(rates.mean())
+                out[f"rate_p99_hz_{population}"] = float(np.percentile(rates, 99))
+        g = handles["monitors"]["conductances"]
+        excitatory = np.mean(np.asarray(g.g_fast_e_) + np.asarray(g.g_slow_e_))
+        inhibitory = np.mean(np.asarray(g.g_fast_i_) + np.asarray(g.g_slow_i_))
+        out["ei_current_ratio_hidden"] = (float(excitatory / inhibitory) if inhibitory > 0
+                                          else float("inf"))
+        return out
 
     def run(self, net: DenseGSEMM, cue: int, *, dt: float, duration: float,
             sample_every: float) -> dict:
-        """Overlaps (S, B, K) of tanh(V_f) with the memories, V_f at the end, spike counts per
-        population and the delays (time units) of the ON cells' delayed synapses, read back."""
+        """Overlaps (S, B, K) of tanh(V_f) with the memories (t in model units), V_f at the
+        end, spikes per population, physiology and the delays (model units) of the ON-E
+        cells' delayed synapses, read back."""
         from brian2 import ms
 
         from .spiking_windows import run_circuit
 
         self.check(net, dt)
         G, A, N, K = net.shape
+        unit = self.time_unit_ms
         shape = {"B": G * A, "N": N, "K": K, "degree": int(net.degree), "T_f": float(net.T_f),
-                 "T_d": float(net.T_d), "dt_ms": float(dt), "duration_ms": float(duration),
-                 "sample_every": float(sample_every), "record": False,
+                 "T_d": float(net.T_d), "dt_ms": float(dt) * unit,
+                 "duration_ms": float(duration) * unit, "sample_every": float(sample_every),
+                 "record": False,
                  "circuit": {k: v for k, v in asdict(self).items()
-                             if k not in ("device", "seed", "feature_rate", "hidden_rate")}}
+                             if k not in ("device", "seed", "feature_rate", "hidden_rate",
+                                          "pool_cells")}}
         handles = run_circuit(self, shape, self.values(net, cue), False)
         monitor = handles["monitors"]["vf"]
         vf = np.asarray(monitor.vf).reshape(G * A, N, -1).transpose(2, 0, 1)   # (S, B, N)
         xi = _flat_blocks(net)[0]
-        counts = {name: np.asarray(handles["monitors"][name].count)
-                  for name in handles["cells"]}
-        return {"t": np.asarray(monitor.t / ms),
+        counts = {name: np.asarray(group.n_spikes[:]) for name, group in handles["cells"].items()}
+        return {"t": np.asarray(monitor.t / ms) / unit,
                 "overlaps": np.einsum("bnk,sbn->sbk", xi, np.tanh(vf)) / N,
                 "states": None, "vf": vf[-1], "spike_counts": counts,
-                "synapse_delays": np.asarray(handles["synapses"]["delayed"][0].delay / ms)}
+                "physiology": self.physiology(handles),
+                "synapse_delays": np.asarray(handles["synapses"]["delayed"]["on_e"].delay / ms)
+                / unit}
 
 
 def run_brian2(net: DenseGSEMM, *, cue: int, dt: float, duration: float, sample_every: float = 0.1,

@@ -15,7 +15,8 @@ import numpy as np
 
 EXCITATORY_LIMIT_HZ = 150.0
 INHIBITORY_LIMIT_HZ = 300.0
-INHIBITORY_POPULATIONS = ("hidden_inh", "output_inh", "pair_inh", "pool_inh", "teacher_inh")
+INHIBITORY_POPULATIONS = ("hidden_inh", "output_inh", "pair_inh", "pool_inh", "teacher_inh",
+                          "feature_inh")
 PREFIXES = ("rate_mean_hz_", "rate_p99_hz_", "isi_cv_", "isi_min_ms_", "active_fraction_",
             "ei_current_ratio_")
 

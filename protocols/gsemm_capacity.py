@@ -168,6 +168,8 @@ def _verdicts(point: dict, net: DenseGSEMM, ctx: RunContext) -> dict:
     out = run_brian2(net, cue=0, dt=min(point["dt"], BRIAN2_MAX_DT), duration=duration,
                      sample_every=0.1,
                      spiking=ctx.backend == "spiking", device=ctx.device)
+    if "physiology" in out:
+        ctx.physiology.append(out["physiology"])
     G, A = net.shape[:2]
     tracker = score_replay(out["overlaps"], out["t"], successors(net.phi[0]), 0, target=target,
                            max_dwell=point["max_dwell"], **scoring)

@@ -84,9 +84,12 @@ def trajectory(point: dict, net: DenseGSEMM, ctx: RunContext, sample_every: floa
         return out
     from neurosim.circuits.gsemm_brian2 import run_brian2
 
-    return run_brian2(net, cue=int(point["cue"]), dt=point["dt"], duration=point["duration"],
-                      sample_every=sample_every, spiking=ctx.backend == "spiking",
-                      device=ctx.device, seed=seed)
+    out = run_brian2(net, cue=int(point["cue"]), dt=point["dt"], duration=point["duration"],
+                     sample_every=sample_every, spiking=ctx.backend == "spiking",
+                     device=ctx.device, seed=seed)
+    if "physiology" in out:
+        ctx.physiology.append(out["physiology"])
+    return out
 
 
 def run_point(point: dict, seed: np.random.SeedSequence, ctx: RunContext) -> list[dict]:

@@ -19,3 +19,21 @@ def build_dir(tmp_path_factory):
     devices.reset()
     if previous is None:
         os.environ.pop("NEUROSIM_BUILD_DIR", None)
+
+
+@pytest.fixture
+def assert_dale_and_units():
+    """A check for a built spiking network: Dale's law (neurosim.blocks.check_dale: every
+    synapse adds a non-negative conductance in siemens, no cell has synapses of both signs),
+    both signs present, and membrane potentials in volts."""
+    def check(net) -> dict:
+        from brian2 import NeuronGroup, get_dimensions, volt
+        from neurosim.blocks import check_dale
+
+        signs = check_dale(net)
+        assert {"excitatory", "inhibitory"} <= set(signs.values()), signs
+        for obj in net.objects:
+            if isinstance(obj, NeuronGroup) and "v" in obj.variables:
+                assert get_dimensions(obj.variables["v"]) == volt.dim, obj.name
+        return signs
+    return check

@@ -13,7 +13,7 @@ import pytest
 
 from neurosim import devices
 from neurosim.blocks import (LIF, AdEx, Neuromodulator, Pyramidal, RateCode, SpikeSource,
-                             ThreeFactorSynapse, neuron_group)
+                             ThreeFactorSynapse, check_dale, neuron_group)
 from neurosim.plasticity import hebbian_rule, pre_only_rule
 
 DT_MS = 0.1
@@ -282,3 +282,36 @@ def test_readme_plain_brian2_example_runs(b2):
     exec(compile(code.group(1), "README.md", "exec"), namespace)
     w = np.asarray(namespace["keys"].w / b2.nS)
     assert w[:10].mean() > 0.3 and w[10:].max() == 0.0   # active inputs (x = +1) vs silent (x = -1)
+
+
+def _two_projections(b2, first: str, second: str, w_nS=(1.0, 1.0), cells=(0, 0)):
+    """Cells of ``source`` -> ``target`` through two synapse objects adding to ``first`` and
+    ``second``; synapse k leaves from source cell ``cells[k]`` with weight ``w_nS[k]``."""
+    source = b2.NeuronGroup(2, "v : volt", threshold="False")
+    target = b2.NeuronGroup(2, "g_e : siemens\ng_i : siemens\ng_fast_i : siemens\nx : 1")
+    synapses = []
+    for k, variable in enumerate((first, second)):
+        s = b2.Synapses(source, target, "w : siemens", on_pre=f"{variable}_post += w",
+                        name=f"proj{k}")
+        s.connect(i=cells[k], j=k)
+        s.w = w_nS[k] * b2.nS
+        synapses.append(s)
+    return b2.Network(source, target, *synapses)
+
+
+def test_check_dale_names_the_sign_of_each_projection(b2):
+    """Different cells may differ in sign; g_fast_i counts as inhibitory."""
+    net = _two_projections(b2, "g_e", "g_fast_i", cells=(0, 1))
+    assert check_dale(net) == {"proj0": "excitatory", "proj1": "inhibitory"}
+
+
+@pytest.mark.parametrize("first, second, w_nS, cells, message", [
+    ("g_e", "g_i", (1.0, 0.0), (0, 0), "cell 0 of .* excitatory and inhibitory"),
+    ("g_e", "g_e", (1.0, -0.5), (0, 1), "proj1: a negative weight"),
+    ("g_e", "x", (1.0, 1.0), (0, 1), "'x', which is neither a conductance"),
+])
+def test_check_dale_rejects_mixed_cells_negative_weights_and_non_conductances(
+        b2, first, second, w_nS, cells, message):
+    """A silent synapse (w = 0) still carries its sign."""
+    with pytest.raises(ValueError, match=message):
+        check_dale(_two_projections(b2, first, second, w_nS, cells))

@@ -84,13 +84,15 @@ def spiking_runs():
         builds.append(devices.CACHE.builds)
     build = devices.CACHE.active
     yield {"net": net, "rate": rate, "runs": runs, "builds": builds, "build_s": build.build_s,
-           "rerun_s": list(build.timings)}
+           "rerun_s": list(build.timings), "objects": build.objects}
     devices.reset()
 
 
 def test_delayed_spike_arrives_delay_later_to_the_time_step():
-    """spike_pathway: a spike sent at t0 raises z of target k at t0 + delay_k exactly."""
-    from brian2 import NeuronGroup, SpikeGeneratorGroup, StateMonitor, defaultclock, ms, prefs
+    """spike_pathway: a spike sent at t0 raises the conductance of target k by w_k at t0 +
+    delay_k exactly."""
+    from brian2 import (NeuronGroup, SpikeGeneratorGroup, StateMonitor, defaultclock, ms, nS,
+                        prefs)
     from neurosim import devices
     from neurosim.circuits.gsemm_brian2 import spike_pathway
 
@@ -102,17 +104,30 @@ def test_delayed_spike_arrives_delay_later_to_the_time_step():
         defaultclock.dt = 0.01 * ms
         delays = np.array([0.0, 1.23, 7.5])
         source = SpikeGeneratorGroup(1, [0], [2.0] * ms)
-        hidden = NeuronGroup(3, "z : 1")
-        synapses = spike_pathway(source, hidden, "z", np.zeros(3, int), np.arange(3), "delayed",
-                                 delays)
-        synapses.w = [1.0, 2.0, 3.0]
-        monitor = StateMonitor(hidden, "z", record=True, when="end")
+        hidden = NeuronGroup(3, "g_slow_e : siemens")
+        synapses = spike_pathway(source, hidden, "g_slow_e", np.zeros(3, int), np.arange(3),
+                                 "delayed", delays)
+        synapses.w = [1.0, 2.0, 3.0] * nS
+        monitor = StateMonitor(hidden, "g_slow_e", record=True, when="end")
         brian2.run(12 * ms)
-        first = (np.asarray(monitor.z) > 0).argmax(axis=1)          # first step with z > 0
+        g = np.asarray(monitor.g_slow_e_)
+        first = (g > 0).argmax(axis=1)                               # first step with g > 0
         np.testing.assert_array_equal(first, np.round((2.0 + delays) / 0.01).astype(int))
-        np.testing.assert_allclose(np.asarray(monitor.z)[:, -1], [1.0, 2.0, 3.0])
+        np.testing.assert_allclose(g[:, -1], [1e-9, 2e-9, 3e-9])
     finally:
         prefs.codegen.target = target
+
+
+def test_dale_split_carries_each_signed_weight_on_one_sign_per_cell():
+    """W = (0.5, -2, 0): ON cells add +W (ON-E 0.5, ON-I 2), OFF cells -W (OFF-E 2, OFF-I 0.5);
+    (on_e - on_i) = W and (off_e - off_i) = -W, every weight >= 0."""
+    from neurosim.circuits.gsemm_brian2 import dale_split
+
+    split = dale_split(np.array([0.5, -2.0, 0.0]))
+    np.testing.assert_array_equal(split["on_e"], [0.5, 0.0, 0.0])
+    np.testing.assert_array_equal(split["on_i"], [0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(split["off_e"], [0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(split["off_i"], [0.5, 0.0, 0.0])
 
 
 def test_delays_and_synaptic_filter_make_the_exponential_kernel():
@@ -131,22 +146,57 @@ def test_delays_and_synaptic_filter_make_the_exponential_kernel():
 
 
 def test_spiking_twin_spikes_on_every_pathway(spiking_runs):
+    """Every feature population and the hidden ON cells spike (degree 2: sigma_h = h**2 >= 0,
+    so the hidden OFF cells stay silent); delays read back from the synapses, in time units."""
     out = spiking_runs["runs"][0]
     counts = {name: int(c.sum()) for name, c in out["spike_counts"].items()}
     print("spikes per population:", counts)
-    for name in ("feature_on", "feature_off", "hidden_on"):
-        assert counts[name] > 0
-    delays = out["synapse_delays"]                   # read back from the Brian2 synapses
+    for name in ("feature_on_e", "feature_on_i", "feature_off_e", "feature_off_i",
+                 "hidden_on_e", "hidden_on_i"):
+        assert counts[name] > 0, name
+    assert counts["hidden_off_e"] == counts["hidden_off_i"] == 0
+    delays = out["synapse_delays"]
     assert delays.min() == 0 and np.median(delays) > 5.0 and delays.max() <= 10 * 20.0
     assert out["states"] is None
 
 
+def test_spiking_twin_obeys_dale_with_units(spiking_runs):
+    """Every synapse adds a non-negative conductance (siemens) and no cell has synapses of both
+    signs; feature and hidden units integrate conductances in siemens."""
+    from brian2 import get_dimensions, siemens
+    from neurosim.blocks import check_dale
+
+    objects = spiking_runs["objects"]
+    signs = check_dale(objects["net"])
+    assert sorted(set(signs.values())) == ["excitatory", "inhibitory"]
+    assert len(signs) == 12                          # 3 pathways x (ON, OFF) x (E, I)
+    for group, names in ((objects["feature"], ("g_e", "g_i")),
+                         (objects["hidden"], ("g_fast_e", "g_fast_i", "g_slow_e", "g_slow_i"))):
+        for name in names:
+            assert get_dimensions(group.variables[name]) == siemens.dim
+
+
+def test_spiking_twin_physiology_per_cell_of_a_pool(spiking_runs):
+    """Feature cells fire r_f (1 +- tanh V_f) / 2: a mean of about r_f / 2 = 2.5 kHz pooled,
+    50 Hz per cell of a 50-cell pool, at most 100 Hz per cell plus Poisson count noise; the
+    E and I copies fire alike; excitation onto the hidden units exceeds inhibition."""
+    physiology = spiking_runs["runs"][0]["physiology"]
+    print("physiology:", physiology)
+    for population in ("feature", "feature_inh"):
+        assert 45 < physiology[f"rate_mean_hz_{population}"] < 55
+        assert 100 <= physiology[f"rate_p99_hz_{population}"] < 150
+    ratio = physiology["rate_mean_hz_hidden"] / physiology["rate_mean_hz_hidden_inh"]
+    assert 0.9 < ratio < 1.1 and physiology["rate_p99_hz_hidden"] <= 150
+    assert physiology["ei_current_ratio_hidden"] > 1
+
+
 def test_spiking_twin_replays_the_rate_models_sequence(spiking_runs):
-    """Settled visits (MIN_DWELL, as the protocols score them). Measured at noise seeds 1-10:
-    sequence agreement 1.0 at every seed; mean transition shift 3.6-13.7 time units (mean 9.4),
-    the spiking transitions coming earlier (Poisson noise lets the state leave a memory before
-    the deterministic crossing). SHIFT_MAX = 20 is below one visit (25-30 time units here), so a
-    missed or extra transition fails."""
+    """Settled visits (MIN_DWELL, as the protocols score them). Measured at noise seeds 1-10
+    (Dale's-law twin): sequence agreement 0.9-1.0 (mean 0.96); mean transition shift 8.5-15.1
+    time units (mean 11.2), every matched spiking transition earlier than the rate model's
+    (Poisson noise lets the state leave a memory before the deterministic crossing).
+    SHIFT_MAX = 20 is below one visit (25-30 time units here), so a missed or extra
+    transition fails."""
     rate = spiking_runs["rate"]
     for seq in _sequences(rate):
         assert seq[:5] == [0, 1, 2, 3, 0]
@@ -168,3 +218,21 @@ def test_second_run_of_a_shape_reuses_the_build(spiking_runs):
     assert builds[1:] == [builds[0]] * (len(builds) - 1)
     assert len(spiking_runs["rerun_s"]) == len(SPIKING_SEEDS)
     assert max(spiking_runs["rerun_s"][1:]) < spiking_runs["build_s"]
+
+
+def test_spiking_episodes_summary_reports_physiology(tmp_path):
+    """gsemm-episodes on the spiking backend writes the twin's physiology into summary.json:
+    rates per population within their limits, the E/I ratio, the gap to the rate model."""
+    import json
+
+    from neurosim.experiment import run_protocol
+
+    run_protocol("gsemm-episodes", {"N_f": "20", "duration": "20", "dt": "0.02", "seeds": "2"},
+                 backends=("spiking",), out=tmp_path, progress=False)
+    headline = json.loads((tmp_path / "summary.json").read_text())["headline"]
+    for population in ("feature", "feature_inh", "hidden", "hidden_inh"):
+        assert headline[f"rate_mean_hz_{population}"] > 0, population
+        assert headline[f"rate_p99_hz_{population}"] >= headline[f"rate_mean_hz_{population}"]
+    assert headline["rates_within_limits"] is True
+    assert headline["ei_current_ratio_hidden"] > 0
+    assert 0 <= headline["brian2_vs_rk4_sequence_agreement"] <= 1

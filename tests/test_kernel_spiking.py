@@ -86,10 +86,23 @@ def test_spiking_two_layer_network_completes_flipped_cues(tmp_path):
     assert h["overlap_two-layer_spiking_T8"] > 0.6
 
 
-def test_two_layer_feature_state_is_the_sign_of_the_counts():
-    """The readout is the sign of the ON - OFF counts: values in {-1, 0, 1}."""
+def test_two_layer_feature_state_is_the_sign_of_the_counts(assert_dale_and_units):
+    """The readout is the sign of the ON - OFF counts: values in {-1, 0, 1}; the circuit
+    obeys Dale's law with units."""
+    from neurosim import devices
+
     stream = recall_stream(np.random.default_rng(1), np.full(16, 2), 40, occlusion=0.3)
     y = SpikingTwoLayerHopfield(8, seed=3).run(stream)
     scored = y[stream.query]
     assert set(np.unique(scored)) <= {-1.0, 0.0, 1.0}
     assert sign_accuracy(y, stream.y, stream.query).mean() >= 0.8
+    assert_dale_and_units(devices.CACHE.active.objects["net"])
+
+
+@pytest.mark.parametrize("separation", ["softmax", "threshold"])
+def test_spiking_separations_obey_dale_with_units(separation, assert_dale_and_units):
+    from neurosim import devices
+
+    stream = recall_stream(np.random.default_rng(2), np.full(16, 4), 40, occlusion=0.6)
+    SpikingKernelMemory(8, separation, seed=1).run(stream)
+    assert_dale_and_units(devices.CACHE.active.objects["net"])

@@ -157,25 +157,7 @@ def test_queries_read_the_stored_values(written):
     assert accuracy[0] >= 0.8 and accuracy[1] >= 0.8, accuracy
 
 
-def assert_dale_and_units(net):
-    """Dale's law on a built network: every projection adds non-negative conductances to one
-    kind of postsynaptic variable; state variables carry physical units."""
-    from brian2 import NeuronGroup, Synapses, get_dimensions, siemens, volt
-
-    for obj in net.objects:
-        if isinstance(obj, Synapses):
-            targets = {token for pathway in obj._pathways for token in
-                       ("g_e_post", "g_i_post", "g_d_post", "M_post")
-                       if token in pathway.code and pathway.prepost == "pre"}
-            assert len(targets) == 1, (obj.name, targets)
-            if "w" in obj.variables:
-                assert get_dimensions(obj.variables["w"]) == siemens.dim
-                assert np.asarray(obj.w_).min() >= 0, obj.name
-        elif isinstance(obj, NeuronGroup) and "v" in obj.variables:
-            assert get_dimensions(obj.variables["v"]) == volt.dim
-
-
-def test_every_synapse_has_one_sign_and_units(written):
+def test_every_synapse_has_one_sign_and_units(written, assert_dale_and_units):
     assert_dale_and_units(written["build"].objects["net"])
 
 
@@ -248,7 +230,7 @@ def test_hopfield_recurrent_synapses_learn_the_hebbian_matrix(hopfield_written):
     assert np.abs(K[~stored]).mean() < 0.5 * np.abs(K[stored]).mean()
 
 
-def test_hopfield_circuit_obeys_dale_and_refractoriness(hopfield_written):
+def test_hopfield_circuit_obeys_dale_and_refractoriness(hopfield_written, assert_dale_and_units):
     assert_dale_and_units(hopfield_written["build"].objects["net"])
     physiology = hopfield_written["model"].physiology
     assert physiology["isi_min_ms_units"] >= SpikingHopfield().circuit.unit.t_ref_ms - 1e-9

@@ -6,8 +6,10 @@ two-compartment :class:`Pyramidal` with dendritic plateaus), spike sources and r
 (:class:`SpikeSource`, :class:`RateCode`: push-pull ON/OFF coding of signed numbers), the
 :class:`Neuromodulator` (a concentration with its own time constant) and the
 :class:`ThreeFactorSynapse` (one :class:`~neurosim.plasticity.ThreeFactorRule`, realized by
-numpy in the rate circuits and by these equations in Brian2).  :func:`neuron_group` composes
-blocks into a ``brian2.NeuronGroup``; a synapse block yields ``brian2.Synapses`` arguments::
+numpy in the rate circuits and by these equations in Brian2).  :func:`check_dale` checks a
+built network against Dale's law (one sign per cell, weights in siemens).
+:func:`neuron_group` composes blocks into a ``brian2.NeuronGroup``; a synapse block yields
+``brian2.Synapses`` arguments::
 
     from brian2 import Network, ms
     from neurosim.blocks import (LIF, Neuromodulator, Pyramidal, RateCode, SpikeSource,
@@ -22,9 +24,10 @@ blocks into a ``brian2.NeuronGroup``; a synapse block yields ``brian2.Synapses``
 """
 from .base import Fragment, join, neuron_group
 from .coding import RateCode, SpikeSource
+from .dale import check_dale
 from .neuromodulator import Neuromodulator
 from .neurons import LIF, AdEx, Pyramidal
 from .synapses import CODINGS, ThreeFactorSynapse
 
 __all__ = ["CODINGS", "AdEx", "Fragment", "LIF", "Neuromodulator", "Pyramidal", "RateCode",
-           "SpikeSource", "ThreeFactorSynapse", "join", "neuron_group"]
+           "SpikeSource", "ThreeFactorSynapse", "check_dale", "join", "neuron_group"]
