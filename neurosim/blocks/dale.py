@@ -6,6 +6,7 @@ A synapse's sign is the postsynaptic variable its spike adds to: a conductance w
 obeys Dale's law when every synapse adds a non-negative weight in siemens to one conductance
 and no presynaptic cell has both excitatory and inhibitory synapses (modulatory release is a
 third transmitter and may accompany either).  Silent synapses (weight 0) keep their sign.
+Under cpp_standalone the weights and indices exist once the network has run: check after a run.
 """
 from __future__ import annotations
 
