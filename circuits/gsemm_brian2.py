@@ -109,11 +109,16 @@ def _require_poly(net: DenseGSEMM) -> None:
 CELL_KINDS = ("on_e", "on_i", "off_e", "off_i")
 
 
+def signed_parts(signed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(max(x, 0), max(-x, 0)): a signed quantity as excitatory and inhibitory magnitudes."""
+    return np.maximum(signed, 0.0), np.maximum(-signed, 0.0)
+
+
 def dale_split(signed: np.ndarray) -> dict[str, np.ndarray]:
     """Weights of the four cell kinds carrying a signed weight W under Dale's law: ON cells
     (rate ~ +x) add +W, OFF cells (rate ~ -x) add -W, each through its excitatory copy where
     that sign is positive and its inhibitory copy where it is negative (magnitudes >= 0)."""
-    positive, negative = np.maximum(signed, 0.0), np.maximum(-signed, 0.0)
+    positive, negative = signed_parts(signed)
     return {"on_e": positive, "on_i": negative, "off_e": negative, "off_i": positive}
 
 
@@ -209,11 +214,6 @@ def spike_pathway(source, target, conductance: str, pre: np.ndarray, post: np.nd
     return synapses
 
 
-def _split_initial(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A signed initial potential as (excitatory, inhibitory) conductances in g_unit."""
-    return np.maximum(values, 0.0), np.maximum(-values, 0.0)
-
-
 @dataclass(frozen=True)
 class SpikingGSEMM:
     """The spiking twin of a DenseGSEMM batch (module docstring): pooled rates per model time
@@ -271,7 +271,7 @@ class SpikingGSEMM:
                 "to_feature": dale_split(np.repeat(to_feature.transpose(0, 2, 1),
                                                    self.hidden_cells, axis=1).ravel()),
                 "sa": np.repeat(sa, K), "ac": np.repeat(ac, K), "scale": np.repeat(S, K),
-                "feature": _split_initial(vf0.ravel()), "fast0": _split_initial(u0.ravel())}
+                "feature": signed_parts(vf0.ravel()), "fast0": signed_parts(u0.ravel())}
 
     def build(self, shape: dict, values: dict | None = None, record: bool = False) -> dict:
         """The Brian2 network of ``shape`` (B, N, K, degree, time constants and duration in

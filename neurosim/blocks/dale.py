@@ -50,7 +50,8 @@ def check_dale(net) -> dict[str, str]:
             if "w" in obj.variables:
                 if get_dimensions(obj.variables["w"]) != siemens.dim:
                     raise ValueError(f"{obj.name}: w is not in siemens")
-                if np.asarray(obj.w_).size and np.asarray(obj.w_).min() < 0:
+                weights = np.asarray(obj.w_)
+                if weights.size and weights.min() < 0:
                     raise ValueError(f"{obj.name}: a negative weight onto {variable}")
         source = obj.source
         group = getattr(source, "source", source)
