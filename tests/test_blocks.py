@@ -1,5 +1,5 @@
 """The spiking building blocks against hand-computed cases (Brian2 runtime, numpy target: no
-compilation): membrane decay, refractory period, escape noise, plateau threshold and
+compilation): membrane decay, refractory period, spike-frequency adaptation, escape noise, plateau threshold and
 duration, rate-trace (eligibility) update, neuromodulator decay, delay arrival to the time step,
 short-term facilitation of transmission, the three-factor conversion and stability, and the
 README's plain-Brian2 example."""
@@ -56,6 +56,61 @@ def test_lif_interspike_interval_includes_the_refractory_period(b2):
                                                       (drive - cell.V_th_mV))
     assert isi.min() >= cell.t_ref_ms
     np.testing.assert_allclose(isi[1:], expected, atol=2 * DT_MS)
+
+
+def test_adaptation_current_steps_by_b_at_a_spike_and_decays_with_tau_a(b2):
+    """A spike adds b to I_a, which then decays as tau_a dI_a/dt = -I_a (Euler): the cell,
+    started above threshold, spikes in the first step (after that step's update) and I_a
+    decays over the remaining 99 steps of 10 ms."""
+    cell = LIF(adaptation_pA=50.0, adaptation_ms=100.0)
+    group = neuron_group(1, cell, name="cell")
+    group.v = (cell.V_th_mV + 1.0) * b2.mV
+    monitor = b2.SpikeMonitor(group)
+    b2.Network(group, monitor).run(10 * b2.ms)
+    assert list(np.asarray(monitor.t / b2.ms)) == [0.0]
+    expected = 50.0 * (1 - DT_MS / cell.adaptation_ms) ** (round(10 / DT_MS) - 1)
+    assert float(group.I_a[0] / b2.pA) == pytest.approx(expected, rel=1e-9)
+
+
+def test_pyramidal_soma_adapts_like_the_lif(b2):
+    """The two-compartment cell takes the same adaptation current on its soma: a spike adds b."""
+    cell = Pyramidal(adaptation_pA=30.0)
+    group = neuron_group(1, cell, name="pyramidal")
+    group.v = (cell.V_th_mV + 1.0) * b2.mV
+    b2.Network(group).run(DT_MS * b2.ms)
+    assert float(group.I_a[0] / b2.pA) == pytest.approx(30.0, rel=1e-12)
+
+
+def test_adaptation_current_hyperpolarizes_and_slows_firing(b2):
+    """An adaptation current I_a held at 100 pA moves the rest to E_L - I_a / g_L = -80 mV.
+    Under a constant drive I the intervals lengthen to the mean-field fixed point
+    ISI = t_ref + tau_m ln((D - V_reset) / (D - V_th)), D = E_L + (I - b tau_a / ISI) / g_L
+    (the mean adaptation current of a regular train), and the cell fires fewer spikes than
+    without adaptation."""
+    held = LIF(adaptation_pA=1.0, adaptation_ms=1e9)
+    group = neuron_group(1, held, name="held")
+    group.I_a = 100 * b2.pA
+    b2.Network(group).run(300 * b2.ms)                     # 15 tau_m
+    assert float(group.v[0] / b2.mV) == pytest.approx(held.E_L_mV - 100 / held.g_L_nS, abs=1e-3)
+
+    b2.start_scope()
+    cells = neuron_group(2, LIF(adaptation_pA=20.0), name="adapting")
+    plain = neuron_group(1, LIF(), name="plain")
+    cells.I_ext = plain.I_ext = 600 * b2.pA
+    adapting_spikes, plain_spikes = b2.SpikeMonitor(cells), b2.SpikeMonitor(plain)
+    b2.Network(cells, plain, adapting_spikes, plain_spikes).run(300 * b2.ms)
+    isi = np.diff(np.asarray(adapting_spikes.t / b2.ms)[np.asarray(adapting_spikes.i) == 0])
+    cell, fixed_point = LIF(adaptation_pA=20.0), 20.0
+    for _ in range(200):                               # damped iteration to ISI = f(ISI)
+        drive = cell.E_L_mV + (600 - cell.adaptation_pA * cell.adaptation_ms / fixed_point) / cell.g_L_nS
+        fixed_point = (fixed_point + cell.t_ref_ms + cell.tau_m_ms
+                       * np.log((drive - cell.V_reset_mV) / (drive - cell.V_th_mV))) / 2
+    assert isi[0] < 0.7 * fixed_point
+    assert isi[-5:].mean() == pytest.approx(fixed_point, rel=0.05)
+    plain_isi = cell.t_ref_ms + cell.tau_m_ms * np.log((cell.E_L_mV + 60 - cell.V_reset_mV)
+                                                       / (cell.E_L_mV + 60 - cell.V_th_mV))
+    assert plain_spikes.count[0] == pytest.approx(300 / plain_isi, abs=1.5)
+    assert adapting_spikes.count[0] < 0.8 * plain_spikes.count[0]
 
 
 def test_escape_noise_rate_at_threshold(b2):
@@ -236,6 +291,12 @@ def test_blocks_validate_their_parameters():
         LIF(V_th_mV=-80.0)
     with pytest.raises(ValueError, match="escape noise"):
         AdEx(escape_mV=1.0)
+    with pytest.raises(ValueError, match="adaptation_pA must be >= 0"):
+        LIF(adaptation_pA=-1.0)
+    with pytest.raises(ValueError, match="adaptation_ms must be > 0"):
+        LIF(adaptation_pA=10.0, adaptation_ms=0.0)
+    with pytest.raises(ValueError, match="a_nS and b_pA"):
+        AdEx(adaptation_pA=10.0)
     with pytest.raises(ValueError, match="coding"):
         ThreeFactorSynapse(hebbian_rule(passive=True), coding="linear")
     with pytest.raises(ValueError, match="hidden_side"):

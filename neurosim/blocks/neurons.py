@@ -13,7 +13,11 @@ is fixed by the conductance it targets (Dale's law).
   an after-hyperpolarization ``ahp_mV`` and is followed by ``t_ref`` without spikes (the
   membrane keeps integrating).  A population of such neurons sharing inhibition is a stochastic
   soft winner-take-all: spike shares ~ exp(v_i / Delta_V) (Nessler et al. 2013; Habenschuss,
-  Jonke & Maass 2013).
+  Jonke & Maass 2013).  With ``adaptation_pA`` > 0, spike-frequency adaptation (the slow
+  calcium-dependent potassium current of regular-spiking pyramidal cells; Benda & Herz 2003):
+  an outward current I_a, tau_a dI_a/dt = -I_a, I_a += b at each spike, subtracted from the
+  membrane current -- a cell driven hard settles near r = I_excess / (b tau_a) instead of
+  its refractory ceiling 1 / t_ref.
 - :class:`AdEx`: adaptive exponential integrate-and-fire (Brette & Gerstner 2005),
   C dv/dt = ... + g_L Delta_T exp((v - V_T) / Delta_T) - w_a,  tau_w dw_a/dt = a (v - E_L) - w_a,
   w_a += b at each spike.
@@ -67,10 +71,15 @@ class LIF:
     escape_mV: float | None = None
     escape_rate_hz: float = 20.0
     ahp_mV: float = 0.2
+    adaptation_pA: float = 0.0
+    adaptation_ms: float = 100.0
 
     def __post_init__(self):
         _positive(C_pF=self.C_pF, g_L_nS=self.g_L_nS, t_ref_ms=self.t_ref_ms,
-                  tau_e_ms=self.tau_e_ms, tau_i_ms=self.tau_i_ms, escape_rate_hz=self.escape_rate_hz)
+                  tau_e_ms=self.tau_e_ms, tau_i_ms=self.tau_i_ms, escape_rate_hz=self.escape_rate_hz,
+                  adaptation_ms=self.adaptation_ms)
+        if self.adaptation_pA < 0:
+            raise ValueError("adaptation_pA must be >= 0")
         if self.escape_mV is not None:
             _positive(escape_mV=self.escape_mV)
         if self.ahp_mV < 0:
@@ -85,7 +94,7 @@ class LIF:
         return self.C_pF / self.g_L_nS
 
     def namespace(self) -> dict:
-        from brian2 import Hz, mV, ms, nS, pF
+        from brian2 import Hz, mV, ms, nS, pA, pF
 
         names = {"C_m": self.C_pF * pF, "g_L": self.g_L_nS * nS, "E_L": self.E_L_mV * mV,
                  "V_th": self.V_th_mV * mV, "V_reset": self.V_reset_mV * mV,
@@ -94,7 +103,20 @@ class LIF:
         if self.escape_mV is not None:
             names.update(Delta_V=self.escape_mV * mV, rho_0=self.escape_rate_hz * Hz,
                          V_ahp=self.ahp_mV * mV)
+        if self.adaptation_pA > 0:
+            names.update(b_a=self.adaptation_pA * pA, tau_a=self.adaptation_ms * ms)
         return names
+
+    @property
+    def adapting(self) -> bool:
+        return self.adaptation_pA > 0
+
+    def membrane_currents(self) -> str:
+        """Synaptic and external currents onto the soma, minus the adaptation current."""
+        return SYNAPTIC_CURRENTS + (" - I_a" if self.adapting else "")
+
+    def adaptation_equations(self) -> str:
+        return "\ndI_a/dt = -I_a/tau_a : amp" if self.adapting else ""
 
     @property
     def clamped(self) -> str:
@@ -103,15 +125,16 @@ class LIF:
 
     def spike_rule(self) -> tuple[str, str]:
         """(threshold, reset) of the soma: hard threshold or escape noise."""
+        adapt = "\nI_a += b_a" if self.adapting else ""
         if self.escape_mV is None:
-            return "v > V_th", "v = V_reset"
-        return "rand() < rho_0*exp(clip((v - V_th)/Delta_V, -50, 20))*dt", "v -= V_ahp"
+            return "v > V_th", "v = V_reset" + adapt
+        return "rand() < rho_0*exp(clip((v - V_th)/Delta_V, -50, 20))*dt", "v -= V_ahp" + adapt
 
     def fragment(self) -> Fragment:
         threshold, reset = self.spike_rule()
         return Fragment(
-            equations=f"dv/dt = (g_L*(E_L - v) + {SYNAPTIC_CURRENTS})/C_m : volt{self.clamped}"
-                      + CONDUCTANCES,
+            equations=f"dv/dt = (g_L*(E_L - v) + {self.membrane_currents()})/C_m : volt{self.clamped}"
+                      + self.adaptation_equations() + CONDUCTANCES,
             namespace=self.namespace(), threshold=threshold, on_spike=reset,
             refractory="t_ref", initial={"v": "E_L"})
 
@@ -132,6 +155,8 @@ class AdEx(LIF):
         _positive(Delta_T_mV=self.Delta_T_mV, tau_w_ms=self.tau_w_ms)
         if self.escape_mV is not None:
             raise ValueError("AdEx spikes at V_peak; escape noise applies to LIF and Pyramidal")
+        if self.adapting:
+            raise ValueError("AdEx adapts through a_nS and b_pA; adaptation_pA is LIF's")
         if not self.V_peak_mV > self.V_th_mV:
             raise ValueError("V_peak must lie above V_th (the exponential's threshold V_T)")
 
@@ -196,7 +221,7 @@ class Pyramidal(LIF):
     def fragment(self) -> Fragment:
         return Fragment(
             equations=f"""
-dv/dt = (g_L*(E_L - v) + g_c*(v_d - v) + {SYNAPTIC_CURRENTS})/C_m : volt{self.clamped}
+dv/dt = (g_L*(E_L - v) + g_c*(v_d - v) + {self.membrane_currents()})/C_m : volt{self.clamped}{self.adaptation_equations()}
 dv_d/dt = (g_Ld*(E_L - v_d) + g_c*(v - v_d) + g_d*(E_e - v_d) + g_plateau*plateau*(E_plateau - v_d))/C_d : volt
 dg_d/dt = -g_d/tau_d : siemens
 plateau = int(t < plateau_end) : 1
