@@ -12,6 +12,9 @@
                              directory. Builds live under ``NEUROSIM_BUILD_DIR``
                              (default ``~/.cache/neurosim/brian2``), one folder per
                              shape, so a later process re-uses the compiled objects.
+                             Processes that share a shape (the workers of a sweep)
+                             take turns through a lock file in its folder
+                             (:func:`shape_lock`): one compiles while none runs.
 ``--device cuda``            brian2cuda's ``cuda_standalone`` with the same build
                              cache; only where brian2cuda imports *and* a GPU with
                              nvcc is present, else :func:`require_cuda` raises a one
@@ -90,6 +93,17 @@ def shape_key(kind: str, device: str, shape: dict) -> str:
     return f"{kind}-{device}-" + hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
+def shape_lock(directory: Path):
+    """The inter-process lock of one shape's build folder.  Held while a process builds the
+    shape and while it runs the binary: a build rewrites the binary, and a run writes and then
+    removes run-time arrays, that a run of another process reads (seen without it: other
+    spikes, silently, from arrays removed under a running binary; 'Text file busy')."""
+    from brian2.utils.filelock import FileLock
+
+    directory.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(directory / ".neurosim.lock"))
+
+
 @dataclass
 class Build:
     """A built standalone project: its objects (TimedArrays, groups, monitors)."""
@@ -130,11 +144,16 @@ class BuildCache:
         key = shape_key(kind, device_name, shape)
         if self.active is not None and self.active.key == key and self.valid(self.active):
             return self.active
-        import brian2
-        from brian2 import device, prefs, set_device
-
         directory = build_root() / key
-        directory.mkdir(parents=True, exist_ok=True)
+        with shape_lock(directory):
+            return self._build(kind, key, device_name, directory, shape, builder)
+
+    def _build(self, kind: str, key: str, device_name: str, directory: Path, shape: dict,
+               builder: Callable[[dict], dict]) -> Build:
+        """Generate and compile ``shape``'s project in ``directory`` (under its lock)."""
+        import brian2
+        from brian2 import device, set_device
+
         started = time.perf_counter()
         device.reinit()
         device.activate()
@@ -174,17 +193,18 @@ class BuildCache:
         if previous and (build.directory / previous).exists():
             shutil.rmtree(build.directory / previous, ignore_errors=True)
         started = time.perf_counter()
-        build.device.run(results_directory=results, run_args=run_args, with_output=False)
+        with shape_lock(build.directory):
+            build.device.run(results_directory=results, run_args=run_args, with_output=False)
+            for name in list(getattr(build.device, "run_args_arrays", [])):
+                static = build.directory / "static_arrays" / name
+                try:  # the values of this run; a re-run writes them anew
+                    static.unlink()
+                except OSError:
+                    pass
         build.timings.append(time.perf_counter() - started)
         build.objects["_results"] = results
         for variable in recorded_2d(build.objects["net"]):
             variable.size = (0, variable.size[1])   # a run's length is read from its results
-        for name in list(getattr(build.device, "run_args_arrays", [])):
-            static = build.directory / "static_arrays" / name
-            try:  # the values of this run; a re-run writes them anew
-                static.unlink()
-            except OSError:
-                pass
 
 
 CACHE = BuildCache()

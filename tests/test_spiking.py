@@ -193,6 +193,38 @@ def test_noise_seed_reaches_the_binary_and_reruns_do_not_rebuild():
     assert np.any(runs[0] != runs[2])
 
 
+SAME_SHAPE_SCRIPT = """
+import sys
+import numpy as np
+from neurosim.circuits.kv_spiking import SpikingKeyValueMemory
+from neurosim.gates import sequential_gates
+from neurosim.patterns import recall_stream
+stream = recall_stream(np.random.default_rng(5), np.array([3, 5, 7, 8]), {d})
+stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, {d}))
+runs = [SpikingKeyValueMemory({d}, device="cpp_standalone", seed=1).run(stream) for _ in range(3)]
+np.save(sys.argv[1], runs[-1])
+"""
+
+
+def test_processes_sharing_a_shape_take_turns(tmp_path):
+    """Two processes (the workers of a sweep) build and run one shape in one build folder at
+    once: the folder's lock makes them take turns, and both get their seed's spikes (without
+    it, one process removed the run-time arrays that the other's binary was reading -- 'file
+    size -1' and other spikes, silently -- or rewrote the binary it was starting)."""
+    stream = recall_stream(np.random.default_rng(5), np.array([3, 5, 7, 8]), D)
+    stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, D))
+    first = SpikingKeyValueMemory(D, device="cpp_standalone", seed=1).run(stream)
+    other = subprocess.Popen([sys.executable, "-c", SAME_SHAPE_SCRIPT.format(d=D),
+                              str(tmp_path / "other.npy")])
+    runs = 0
+    while other.poll() is None:             # re-run this shape while the other builds and runs
+        np.testing.assert_array_equal(
+            SpikingKeyValueMemory(D, device="cpp_standalone", seed=1).run(stream), first)
+        runs += 1
+    assert other.returncode == 0 and runs > 1
+    np.testing.assert_array_equal(np.load(tmp_path / "other.npy"), first)
+
+
 @pytest.fixture(scope="module")
 def hopfield_written():
     """Trial 0 of a spiking Hopfield network: store x1 and x2 (q = 1), then query both with
