@@ -192,8 +192,8 @@ class BuildCache:
         previous = build.objects.get("_results")
         if previous and (build.directory / previous).exists():
             shutil.rmtree(build.directory / previous, ignore_errors=True)
-        started = time.perf_counter()
         with shape_lock(build.directory):
+            started = time.perf_counter()        # the run's own time, not the wait for the lock
             build.device.run(results_directory=results, run_args=run_args, with_output=False)
             for name in list(getattr(build.device, "run_args_arrays", [])):
                 static = build.directory / "static_arrays" / name
@@ -201,7 +201,7 @@ class BuildCache:
                     static.unlink()
                 except OSError:
                     pass
-        build.timings.append(time.perf_counter() - started)
+            build.timings.append(time.perf_counter() - started)
         build.objects["_results"] = results
         for variable in recorded_2d(build.objects["net"]):
             variable.size = (0, variable.size[1])   # a run's length is read from its results

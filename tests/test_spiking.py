@@ -225,6 +225,34 @@ def test_processes_sharing_a_shape_take_turns(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "other.npy"), first)
 
 
+def test_a_runs_recorded_time_excludes_the_wait_for_the_lock():
+    """While another process holds the shape's lock, a run waits; the time it records
+    (``Build.timings``, which the benchmarks report) is the binary's run alone."""
+    import threading
+    import time
+
+    stream = recall_stream(np.random.default_rng(5), np.array([3, 5, 7, 8]), D)
+    stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, D))
+    SpikingKeyValueMemory(D, device="cpp_standalone", seed=1).run(stream)
+    build = devices.CACHE.active
+    held = threading.Event()
+
+    def hold_the_lock():
+        with devices.shape_lock(build.directory):
+            held.set()
+            time.sleep(3.0)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    held.wait()
+    started = time.perf_counter()
+    SpikingKeyValueMemory(D, device="cpp_standalone", seed=1).run(stream)
+    waited_and_ran = time.perf_counter() - started
+    holder.join()
+    assert waited_and_ran >= 3.0
+    assert build.timings[-1] < waited_and_ran - 2.5
+
+
 @pytest.fixture(scope="module")
 def hopfield_written():
     """Trial 0 of a spiking Hopfield network: store x1 and x2 (q = 1), then query both with
