@@ -10,12 +10,17 @@ Populations (per trial; n = d units for Hopfield, d + m for BAM):
 - **input**: ``neurons_per_input`` ON and OFF :class:`SpikeSource` cells per unit firing at
   r0 (1 + x_i) and r0 (1 - x_i) while the cue is shown; an occluded entry (x = 0), a BAM query's
   y layer and any time outside the cue leave both at the baseline rate;
-- **units**: an ON and an OFF excitatory LIF cell (escape noise, an after-hyperpolarization
-  of 6 mV that grades the rate) per unit, the signed state s_i being which of the two fires
-  (the readout: ON minus OFF spikes); a tonic background current (``background_pA``, input
-  from outside the circuit) holds them a few mV below threshold: silent without input;
-- **pair interneurons**: one per unit cell, driven by it and inhibiting its partner (ON_i ->
-  I -> OFF_i and back): the pair's winner-take-all, made by inhibition;
+- **units**: an ON and an OFF population of ``cells_per_unit`` (k) excitatory LIF cells
+  (escape noise, an after-hyperpolarization of 6 mV that grades the rate) per unit, the
+  signed state s_i being which of the two fires (the readout: ON minus OFF spikes summed over
+  the population); every input cell of a unit drives all k cells of its population, the
+  pathways that sum over a unit's cells (recurrent, pair and pool inhibition) scale as 1 / k,
+  so k is the network's resolution at a fixed mean drive; a tonic background current
+  (``background_pA``, input from outside the circuit) holds the cells a few mV below
+  threshold: silent without input;
+- **pair interneurons**: one per unit cell, driven by it and inhibiting every cell of its
+  partner population (ON_i -> I -> OFF_i and back): the pair's winner-take-all, made by
+  inhibition;
 - **pool interneurons**: driven by all unit cells, inhibiting all (feedback inhibition that
   holds the total rate);
 - **reset interneurons**: ``reset_interneurons`` cells firing in the first ``reset_ms`` of
@@ -71,7 +76,7 @@ from .spiking_wiring import connect_trials, fixed_synapses
 
 REFERENCE_DIMENSION = 40      # the number of units at which the recurrent gains were set
 SOURCES = ("input", "modulator", "teacher", "teacher_inh", "reset")
-UNIT = LIF(C_pF=200.0, g_L_nS=10.0, V_th_mV=-51.0, t_ref_ms=4.0, escape_mV=1.0,
+UNIT = LIF(C_pF=200.0, g_L_nS=10.0, V_th_mV=-51.0, t_ref_ms=7.0, escape_mV=1.0,
            escape_rate_hz=20.0, ahp_mV=6.0)
 INTERNEURON = LIF(C_pF=100.0, g_L_nS=10.0, t_ref_ms=1.0, V_reset_mV=-65.0, tau_i_ms=5.0)
 
@@ -84,7 +89,12 @@ class HopfieldCircuit(CircuitSettings):
     The window is the key-value circuit's theta cycle: a 100 ms read phase (the cue shown
     throughout), then a 60 ms store.  A longer read averages more of the pairs' competition:
     60 / 100 / 140 ms gave 0.953 / 0.978 / 0.922 at T = 2 and 0.826 / 0.855 / 0.875 at T = 8
-    (d = 40, four trials per T, one stream)."""
+    (d = 40, four trials per T, one stream; one cell per unit, t_ref 4 ms).
+
+    Four cells per unit and sign with t_ref 7 ms keep every cell under 150 Hz (a 143 Hz
+    ceiling) at the accuracy of one cell with t_ref 4 ms; the rate code's reference
+    (``unit_rate_ref_hz``) scales with the ceiling (0.4 of it), so a store writes weights of
+    the same size (README: the measured resolution curve)."""
 
     windows: Windows = Windows(read_ms=100.0, settle_ms=20.0, store_ms=60.0)
     cue_ms: float = 100.0
@@ -92,11 +102,12 @@ class HopfieldCircuit(CircuitSettings):
     reset_interneurons: int = 20
     reset_rate_hz: float = 200.0
     reset_w_nS: float = 0.8
+    cells_per_unit: int = 4
     neurons_per_input: int = 8
     input_rate_hz: float = 40.0
     input_baseline_hz: float = 1.0
     unit: LIF = UNIT
-    unit_rate_ref_hz: float = 100.0
+    unit_rate_ref_hz: float = 57.0
     unit_trace_ms: float = 20.0
     background_pA: float = 160.0
     interneuron: LIF = INTERNEURON
@@ -126,7 +137,7 @@ class HopfieldCircuit(CircuitSettings):
                 "unit_to_pool_nS", "pool_to_unit_nS", "teacher_rate_hz", "teacher_w_nS",
                 "teacher_inhibition_w_nS", "poisson")
 
-    COUNTS = ("neurons_per_input", "pool_interneurons", "reset_interneurons")
+    COUNTS = ("cells_per_unit", "neurons_per_input", "pool_interneurons", "reset_interneurons")
     PROBABILITIES = ("unit_to_pool_p",)
 
     def __post_init__(self):
@@ -168,7 +179,8 @@ class SpikingHopfield:
             raise ParameterError(f"decay lambda must lie in (0, 1] (got {self.decay})")
 
     def recurrent_synapse(self, n: int = REFERENCE_DIMENSION) -> ThreeFactorSynapse:
-        """The Hebbian recurrent synapse; w_max scales as 40 / n (presynaptic cells per unit)."""
+        """The Hebbian recurrent synapse; w_max scales as 40 / n (n presynaptic cells of each
+        sign onto a cell: presynaptic units x ``cells_per_unit``)."""
         c = self.circuit
         return ThreeFactorSynapse(hebbian_rule(passive=True, decay=self.decay, rate=c.hebbian_rate),
                                   w_max_nS=c.recurrent_w_max_nS * REFERENCE_DIMENSION / n,
@@ -196,10 +208,13 @@ class SpikingHopfield:
                 "strength": np.ascontiguousarray(strength.T)}
 
     def fixed_weights(self, n: int) -> dict[str, float]:
+        """Conductances (nS) of the fixed pathways of n units; those that sum over a unit's
+        ``cells_per_unit`` cells (its pair interneurons, the pool's inputs) scale as 1 / k."""
         c = self.circuit
+        k = c.cells_per_unit
         return {"input": c.input_w_nS, "unit_pair": c.unit_to_pair_nS,
-                "pair_unit": c.pair_to_unit_nS,
-                "unit_pool": c.unit_to_pool_nS * REFERENCE_DIMENSION / n,
+                "pair_unit": c.pair_to_unit_nS / k,
+                "unit_pool": c.unit_to_pool_nS * REFERENCE_DIMENSION / (n * k),
                 "pool_unit": c.pool_to_unit_nS, "teacher": c.teacher_w_nS,
                 "teacher_inh": c.teacher_inhibition_w_nS, "reset": c.reset_w_nS}
 
@@ -230,6 +245,8 @@ class SpikingHopfield:
         c, w = self.circuit, self.circuit.windows
         B, steps, d, m = shape["B"], shape["steps"], shape["d"], shape["m"]
         n, presynaptic = self.units(d, m)
+        k = c.cells_per_unit
+        cells = 2 * n * k                 # per trial: ON cells of units 0..n-1, then OFF cells
         if values is None:
             values = {"cue": np.zeros((steps, B * n)), "clamp": np.zeros((steps, B * n)),
                       "strength": np.zeros((steps, B))}
@@ -262,54 +279,61 @@ class SpikingHopfield:
         modulator.trial = np.repeat(np.arange(B), c.modulator.n_neurons)
         teacher_eqs = ("r_teach : Hz (shared, constant)\npolarity : 1 (constant)\n"
                        "column : integer (constant)")
-        teacher = source(f"r_teach*{store}*clip(polarity*hop_clamp(t, column), 0, 1)", B * 2 * n,
+        teacher = source(f"r_teach*{store}*clip(polarity*hop_clamp(t, column), 0, 1)", B * cells,
                          "hop_teacher", teacher_eqs)
         teacher_inh = source(f"r_teach*{store}*clip(-polarity*hop_clamp(t, column), 0, 1)",
-                             B * 2 * n, "hop_teacher_inh", teacher_eqs)
-        unit_column = (np.arange(B)[:, None] * n + np.arange(2 * n)[None] % n).ravel()
-        unit_polarity = np.tile(np.where(np.arange(2 * n) < n, 1.0, -1.0), B)
+                             B * cells, "hop_teacher_inh", teacher_eqs)
+        population = np.arange(cells) // k                # 0..2n-1: ON units, then OFF units
+        unit_column = (np.arange(B)[:, None] * n + population[None] % n).ravel()
+        unit_polarity = np.tile(np.where(population < n, 1.0, -1.0), B)
         for group in (teacher, teacher_inh):
             group.column, group.polarity = unit_column, unit_polarity
 
         reset = source(f"r_reset*int({step} < Z_steps)", B * c.reset_interneurons, "hop_reset",
                        "r_reset : Hz (shared, constant)")
-        units = neuron_group(B * 2 * n, c.unit, c.modulator,
+        units = neuron_group(B * cells, c.unit, c.modulator,
                              RateCode(c.unit_rate_ref_hz, c.unit_trace_ms, baseline=0.5),
                              name="hop_units")
         units.polarity = unit_polarity
         units.I_ext = c.background_pA * pA
-        pair_inh = neuron_group(B * 2 * n, c.interneuron, name="hop_pair_inh")
+        pair_inh = neuron_group(B * cells, c.interneuron, name="hop_pair_inh")
         pool = neuron_group(B * c.pool_interneurons, c.interneuron, name="hop_pool_inh")
 
         rng = np.random.default_rng(0)        # fixed anatomy: delays drawn once per build
-        block = self.recurrent_synapse(presynaptic)
+        block = self.recurrent_synapse(presynaptic * k)
         recurrent = block.synapses(units, units, name="hop_recurrent")
-        layer = np.arange(2 * n) % n >= d                  # BAM: x cells <-> y cells only
-        connect_trials(recurrent, B, 2 * n, 2 * n,
+        layer = population % n >= d                        # BAM: x cells <-> y cells only
+        connect_trials(recurrent, B, cells, cells,
                        pairs=np.nonzero(layer[:, None] != layer[None, :]) if self.bidirectional
                        else None)
         block.initialize(recurrent, rng=rng)                           # K = 0: an empty memory
-        partner = (np.arange(2 * n) + n) % (2 * n)
+        members = np.arange(k)
+
+        def onto_populations(pre: np.ndarray, target: np.ndarray):
+            """(pre, post) pairs: each pre cell onto every cell of its target population."""
+            return np.repeat(pre, k), (target[:, None] * k + members[None]).ravel()
+
+        partner = (population + n) % (2 * n)
         syn = {
-            "input": fixed_synapses(inputs, units, "hop_input_syn", B, n_in, 2 * n, "g_e",
-                                    pairs=(np.arange(n_in), cell)),
-            "unit_pair": fixed_synapses(units, pair_inh, "hop_unit_pair", B, 2 * n, 2 * n,
+            "input": fixed_synapses(inputs, units, "hop_input_syn", B, n_in, cells, "g_e",
+                                    pairs=onto_populations(np.arange(n_in), cell)),
+            "unit_pair": fixed_synapses(units, pair_inh, "hop_unit_pair", B, cells, cells,
                                         "g_e", one_to_one=True),
-            "pair_unit": fixed_synapses(pair_inh, units, "hop_pair_unit", B, 2 * n, 2 * n, "g_i",
-                                        pairs=(np.arange(2 * n), partner)),
-            "unit_pool": fixed_synapses(units, pool, "hop_unit_pool", B, 2 * n,
+            "pair_unit": fixed_synapses(pair_inh, units, "hop_pair_unit", B, cells, cells, "g_i",
+                                        pairs=onto_populations(np.arange(cells), partner)),
+            "unit_pool": fixed_synapses(units, pool, "hop_unit_pool", B, cells,
                                         c.pool_interneurons, "g_e", p=c.unit_to_pool_p, rng=rng),
             "pool_unit": fixed_synapses(pool, units, "hop_pool_unit", B, c.pool_interneurons,
-                                        2 * n, "g_i"),
-            "teacher": fixed_synapses(teacher, units, "hop_teacher_syn", B, 2 * n, 2 * n, "g_e",
+                                        cells, "g_i"),
+            "teacher": fixed_synapses(teacher, units, "hop_teacher_syn", B, cells, cells, "g_e",
                                       one_to_one=True),
-            "teacher_inh": fixed_synapses(teacher_inh, units, "hop_teacher_inh_syn", B, 2 * n,
-                                          2 * n, "g_i", one_to_one=True),
+            "teacher_inh": fixed_synapses(teacher_inh, units, "hop_teacher_inh_syn", B, cells,
+                                          cells, "g_i", one_to_one=True),
             "reset": fixed_synapses(reset, units, "hop_reset_syn", B, c.reset_interneurons,
-                                    2 * n, "g_i"),
+                                    cells, "g_i"),
         }
         release_syn = fixed_synapses(modulator, units, "hop_release", B,
-                                     c.modulator.n_neurons, 2 * n, weighted=False,
+                                     c.modulator.n_neurons, cells, weighted=False,
                                      **c.modulator.release_model())
         for name, synapses in syn.items():
             synapses.delay = (c.delay_ms + c.delay_jitter_ms * rng.random(len(synapses))) * ms
@@ -326,20 +350,20 @@ class SpikingHopfield:
         for name in ("input", "modulator", "teacher", "reset", "pair_inh", "pool_inh"):
             group = groups[name]
             spikes[name] = SpikeMonitor(group[:len(group) // B], name=f"hop_spikes_{name}")
-        currents = StateMonitor(units, ["v", "g_e", "g_i"], record=np.arange(2 * n), dt=1 * ms,
+        currents = StateMonitor(units, ["v", "g_e", "g_i"], record=np.arange(cells), dt=1 * ms,
                                 name="hop_unit_state")
         monitors = [*spikes.values(), currents]
         traces = {}
         if record:
             traces["units"] = StateMonitor(units, ["v", "M", "rho"],
-                                           record=np.r_[0:min(n, 2), n:n + min(n, 2)],
+                                           record=k * np.r_[0:min(n, 2), n:n + min(n, 2)],
                                            dt=0.5 * ms, name="hop_trace_units")
             traces["weights"] = StateMonitor(recurrent, "w", record=np.arange(min(n, 4)),
                                              dt=1 * ms, name="hop_trace_weights")
             monitors += list(traces.values())
         net = Network(*groups.values(), recurrent, release_syn, *syn.values(), *monitors,
                       name="hop_network")
-        return {"B": B, "n": n, "presynaptic": presynaptic, "ta": ta, "groups": groups,
+        return {"B": B, "n": n, "cells": cells, "presynaptic": presynaptic * k, "ta": ta, "groups": groups,
                 "synapses": {**syn, "recurrent": recurrent}, "spikes": spikes,
                 "currents": currents, "traces": traces, "net": net}
 
@@ -363,12 +387,13 @@ class SpikingHopfield:
                  "rule": self.recurrent_synapse().plasticity_code()}
         handles = run_circuit(self, shape, self.stimulus(stream, B, steps), record,
                               stop=(stream.steps, w))
-        n = handles["n"]
+        n, cells = handles["n"], handles["cells"]
         monitor = handles["spikes"]["units"]
-        counts = window_counts(np.asarray(monitor.t_), np.asarray(monitor.i), B * 2 * n, steps,
-                               w, w.settle_ms, w.read_ms).reshape(B, 2, n, steps)
+        counts = window_counts(np.asarray(monitor.t_), np.asarray(monitor.i), B * cells, steps,
+                               w, w.settle_ms, w.read_ms).reshape(B, 2, n, -1, steps).sum(3)
         y_hat = (counts[:, 0] - counts[:, 1]).transpose(0, 2, 1)[:, :, n - stream.m:]
-        self.physiology = circuit_physiology(handles, w, stream, "units", 2 * n, self.circuit.unit)
+        self.physiology = circuit_physiology(handles, w, stream, "units", cells,
+                                             self.circuit.unit)
         if record:
             self.recorded = circuit_record(handles, w, self.recorded_traces(handles))
         return y_hat[:stream.batch, :stream.steps]

@@ -16,7 +16,7 @@ import pytest
 
 from neurosim import devices
 from neurosim.circuits.key_value import KeyValueMemory
-from neurosim.circuits.hopfield_spiking import SpikingHopfield
+from neurosim.circuits.hopfield_spiking import HopfieldCircuit, SpikingHopfield
 from neurosim.circuits.kv_spiking import KVCircuit, SpikingKeyValueMemory
 from neurosim.circuits.spiking_windows import padded, padded_steps
 from neurosim.events import EventStream, sign_accuracy
@@ -269,21 +269,22 @@ def hopfield_written():
 
 
 def test_hopfield_recurrent_synapses_learn_the_hebbian_matrix(hopfield_written):
-    """Every recurrent synapse (ON/OFF x ON/OFF cells of units j -> i) learns the signed
-    weight K_ij as its latent efficacy and expresses w = w_max clip(p K, 0, 1) (rectified
-    coding); their mean has the sign of sum_mu x_i x_j (Hebb)."""
+    """Every recurrent synapse (the k ON and k OFF cells of unit j -> those of unit i) learns
+    the signed weight K_ij as its latent efficacy and expresses w = w_max clip(p K, 0, 1)
+    (rectified coding); their mean has the sign of sum_mu x_i x_j (Hebb)."""
     h = hopfield_written
     synapses = h["build"].objects["synapses"]["recurrent"]
-    block = h["model"].recurrent_synapse(D)
+    k = h["model"].circuit.cells_per_unit
+    block = h["model"].recurrent_synapse(D * k)
     i, j = np.asarray(synapses.i), np.asarray(synapses.j)
-    trial0 = (i < 2 * D) & (j < 2 * D)
+    trial0 = (i < 2 * D * k) & (j < 2 * D * k)
     p = np.asarray(synapses.polarity_pre[:]) * np.asarray(synapses.polarity_post[:])
     w_nS = np.asarray(synapses.w_) * 1e9
     K = np.zeros((D, D))
     assert block.latent
     learned = np.asarray(synapses.K[:])
     np.testing.assert_allclose(w_nS, block.conductance(learned, p), atol=1e-9)
-    np.add.at(K, (j[trial0] % D, i[trial0] % D), learned[trial0] / 4)
+    np.add.at(K, ((j[trial0] // k) % D, (i[trial0] // k) % D), learned[trial0] / (2 * k) ** 2)
     hebb = np.outer(h["x1"], h["x1"]) + np.outer(h["x2"], h["x2"])
     stored = hebb != 0
     assert (np.sign(K[stored]) == np.sign(hebb[stored])).mean() >= 0.95
@@ -296,6 +297,39 @@ def test_hopfield_circuit_obeys_dale_and_refractoriness(hopfield_written, assert
     assert physiology["isi_min_ms_units"] >= SpikingHopfield().circuit.unit.t_ref_ms - 1e-9
     assert physiology["rate_mean_hz_pair_inh"] > 0 and physiology["rate_mean_hz_pool_inh"] > 0
     assert hopfield_written["y_hat"].shape == (1, 4, D)
+
+
+def test_hopfield_population_per_unit_is_wired_by_population():
+    """cells_per_unit = k: an ON and an OFF population of k cells per unit (cell c of a trial
+    belongs to population c // k: ON units, then OFF units); every input cell drives the k cells
+    of its population, every pair interneuron all k cells of the partner population at
+    pair_to_unit / k; the recurrent synapses connect all 2 n k cells, with w_max and the pool's
+    input scaled by 40 / (n k): the mean drive of a cell does not depend on k."""
+    import brian2
+
+    devices.use_runtime()
+    brian2.prefs.codegen.target = "numpy"      # wiring only: nothing to compile
+    brian2.start_scope()
+    n, k = 3, 2
+    model = SpikingHopfield(circuit=replace(HopfieldCircuit(), cells_per_unit=k))
+    h = model.build({"B": 2, "steps": 2, "d": n, "m": n})
+    c, syn = model.circuit, h["synapses"]
+    assert len(h["groups"]["units"]) == 2 * 2 * n * k and h["cells"] == 2 * n * k
+    i, j = np.asarray(syn["input"].i), np.asarray(syn["input"].j)
+    trial0 = i < 2 * n * c.neurons_per_input
+    assert np.array_equal(j[trial0] // k, i[trial0] // c.neurons_per_input)
+    assert np.array_equal(np.bincount(i), np.full(2 * 2 * n * c.neurons_per_input, k))
+    i, j = np.asarray(syn["pair_unit"].i), np.asarray(syn["pair_unit"].j)
+    assert np.array_equal((j % (2 * n * k)) // k, ((i % (2 * n * k)) // k + n) % (2 * n))
+    assert np.array_equal(np.bincount(i), np.full(2 * 2 * n * k, k))
+    np.testing.assert_allclose(np.asarray(syn["pair_unit"].w_), c.pair_to_unit_nS / k * 1e-9)
+    np.testing.assert_allclose(np.asarray(syn["unit_pool"].w_),
+                               c.unit_to_pool_nS * 40 / (n * k) * 1e-9)
+    assert len(syn["recurrent"]) == 2 * (2 * n * k) ** 2
+    assert model.recurrent_synapse(h["presynaptic"]).w_max_nS == pytest.approx(
+        c.recurrent_w_max_nS * 40 / (n * k))
+    polarity = np.asarray(h["groups"]["units"].polarity[:2 * n * k])
+    assert np.array_equal(polarity, np.repeat([1.0, -1.0], n * k))
 
 
 def test_unknown_spiking_model_is_a_parameter_error():
