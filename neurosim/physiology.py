@@ -30,12 +30,19 @@ def worst(name: str):
     return np.nanmean
 
 
+def combined(name: str, values: list[float]) -> float:
+    """The runs' values of one measurement combined by :func:`worst`; NaN where no run
+    measured it (e.g. the ISI CV of a population that never fired twice), without a warning."""
+    values = np.asarray(values, float)
+    return float(worst(name)(values)) if not np.isnan(values).all() else float("nan")
+
+
 def point_columns(runs: list[dict]) -> dict:
     """The physiology of one point from its runs' measurements."""
     if not runs:
         return {}
     names = dict.fromkeys(name for run in runs for name in run)
-    return {name: float(worst(name)([run.get(name, np.nan) for run in runs])) for name in names}
+    return {name: combined(name, [run.get(name, np.nan) for run in runs]) for name in names}
 
 
 def headline(frame) -> dict:

@@ -184,3 +184,21 @@ def test_compare_leaves_out_the_points_a_twin_backend_does_not_realize():
         protocol.points({**values, "backend": ["spiking"]})
     with pytest.raises(ParameterError, match="two-layer network only"):
         protocol.points({**values, "model": ["classical"]})
+
+
+def test_a_points_physiology_is_the_worst_case_of_its_runs():
+    """p99 rates: the largest over runs; shortest ISI: the smallest; others: the mean; a
+    measurement no run made (all NaN) stays NaN, without a RuntimeWarning."""
+    import warnings
+
+    from neurosim.physiology import point_columns
+
+    runs = [{"rate_p99_hz_x": 100.0, "isi_min_ms_x": 4.0, "rate_mean_hz_x": 10.0,
+             "isi_cv_x": np.nan},
+            {"rate_p99_hz_x": 140.0, "isi_min_ms_x": 3.0, "rate_mean_hz_x": 20.0,
+             "isi_cv_x": np.nan}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        columns = point_columns(runs)
+    assert np.isnan(columns.pop("isi_cv_x"))
+    assert columns == {"rate_p99_hz_x": 140.0, "isi_min_ms_x": 3.0, "rate_mean_hz_x": 15.0}
