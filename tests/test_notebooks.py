@@ -44,7 +44,7 @@ def test_spiking_vs_rate_notebook_runs(tmp_path):
     assert "largest gap:" in text
     assert "input cells per dimension -> mean gap: {4:" in text
     assert "read phase (ms) -> mean gap: {60.0:" in text
-    assert "cells per unit -> mean gap: {1:" in text
+    assert "cells per unit -> spiking accuracy: {1:" in text
 
 
 def test_kv_memory_in_the_brain_notebook_runs():
