@@ -21,9 +21,15 @@ Populations (per trial; the B trials of a stream are B independent copies in one
   which cancels the push-pull code's constant total drive) and by the hidden cells (feedback
   inhibition), inhibiting every hidden cell: the winner-take-all of eq. 4 is made by these
   cells; its sharpness (the rate model's beta) is set by the gains below, not by a formula;
-- **output**: an ON and an OFF LIF cell per output dimension, receiving the hidden cells
-  through the plastic value synapses, plus **output interneurons** (feedforward from the
-  hidden layer, feedback from the output) that cancel the value synapses' common drive.  The
+- **output**: an ON and an OFF population of ``cells_per_output`` LIF cells per output
+  dimension (cell c of a trial in population c // k: ON dimensions, then OFF), each cell
+  receiving every hidden cell through the plastic value synapses and the population's teacher
+  pair,
+  plus **output interneurons** (feedforward from the hidden layer, feedback from the output,
+  the latter at 1 / k per cell) that cancel the value synapses' common drive; the readout sums
+  each population's spikes.  Four cells per sign with t_ref 7 ms (a 143 Hz ceiling) keep every
+  output cell under 150 Hz, which one cell per sign with t_ref 5 ms did not (99th percentile
+  150-163 Hz in the key-value compare and sequence recall).  The
   value synapses facilitate (Tsodyks-Markram, U = 0.2, tau_f = 50 ms; hippocampal mossy fibre
   and many pyramidal-cell synapses facilitate): at the winner's ~130 Hz the utilization
   settles at about 3.2 U, so its train transmits up to three times more per spike than a
@@ -108,7 +114,19 @@ class KVCircuit(CircuitSettings):
     0.909 / 0.956 / 0.966; at 60 ms, 8 / 16 / 32 input cells per dimension (conductances scaled
     by :meth:`SpikingKeyValueMemory.input_scale`) gave 0.909 / 0.928 / 0.934, at 100 ms 4 / 8 /
     16 cells 0.931 / 0.956 / 0.955: from 8 cells at 100 ms on, the runners-up's spikes (a third
-    of the hidden spikes) limit the readout, not the input's resolution."""
+    of the hidden spikes) limit the readout, not the input's resolution.
+
+    ``conversion_per_ms`` = 0.4: a plateau's write saturates.  A plateau of D = 30 ms moves a
+    synapse by 1 - exp(-k M D) of the way to its target, and M, released by 40 Poisson cells
+    with tau_M = 10 ms, fluctuates by about a third around q = 1 from store to store: at
+    k = 0.1 / ms (the earlier default) the fraction ranged over 0.78-1.0, so slots were written
+    with different strengths and a strongly written slot won the queries of weakly written ones
+    (T = 40, 16 trials: the learned keys' largest overlap K x picked the right slot in 99.7% of
+    queries, the hidden cell firing most only in 94%; the wrong winners' keys were the
+    strongest, sum |K| 26.1 against 22.4 for the missed slot).  From k = 0.2 / ms on every
+    ordinary store writes its slot almost fully, as eq. 9 does with q gamma = 1 (tuning streams,
+    T = 24 / 40: k = 0.1 / 0.2 / 0.4 / 1.0: 0.981 / 0.960, 0.991 / 0.984, 0.991 / 0.985,
+    0.989 / 0.983; a smoother M from 160 modulatory cells at k = 0.1: 0.988 / 0.976)."""
 
     windows: Windows = Windows(read_ms=100.0, settle_ms=15.0, store_ms=60.0)
     neurons_per_input: int = 8
@@ -119,18 +137,20 @@ class KVCircuit(CircuitSettings):
     hidden_rate_ref_hz: float = 50.0
     hidden_trace_ms: float = 20.0
     output_trace_ms: float = 20.0
+    output_rate_ref_hz: float = 50.0
     interneuron: LIF = INTERNEURON
     hidden_interneurons: int = 100
     input_to_inhibition_p: float = 0.1
     hidden_to_inhibition_p: float = 0.5
-    output: LIF = LIF(t_ref_ms=5.0)
+    output: LIF = LIF(t_ref_ms=7.0)
+    cells_per_output: int = 4
     output_interneurons: int = 20
     modulator: Neuromodulator = Neuromodulator()
     key_w_max_nS: float = 0.3
     value_w_max_nS: float = 45.0
     value_facilitation_U: float | None = 0.2
     value_facilitation_ms: float = 50.0
-    conversion_per_ms: float = 0.1
+    conversion_per_ms: float = 0.4
     stable_above: float = 3.0
     gate_delay_ms: float = 25.0
     gate_ms: float = 10.0
@@ -151,7 +171,7 @@ class KVCircuit(CircuitSettings):
     instruction_poisson: bool = False
 
     RUN_TIME = ("input_rate_hz", "input_baseline_hz", "input_trace_ms", "hidden_rate_ref_hz",
-                "hidden_trace_ms", "output_trace_ms",
+                "hidden_trace_ms", "output_trace_ms", "output_rate_ref_hz",
                 "key_w_max_nS", "value_w_max_nS", "value_facilitation_U",
                 "value_facilitation_ms", "conversion_per_ms", "stable_above",
                 "gate_rate_hz", "gate_w_nS", "teacher_rate_hz", "teacher_w_nS",
@@ -160,7 +180,8 @@ class KVCircuit(CircuitSettings):
                 "output_to_output_inhibition_nS", "output_inhibition_to_output_nS", "poisson",
                 "instruction_poisson")
 
-    COUNTS = ("neurons_per_input", "hidden_interneurons", "output_interneurons")
+    COUNTS = ("neurons_per_input", "cells_per_output", "hidden_interneurons",
+              "output_interneurons")
     PROBABILITIES = ("input_to_inhibition_p", "hidden_to_inhibition_p")
 
     def __post_init__(self):
@@ -245,7 +266,7 @@ class SpikingKeyValueMemory(KeyValueParameters):
                      groups["input"].tau_rho: c.input_trace_ms * ms,
                      groups["hidden"].r_ref: c.hidden_rate_ref_hz * Hz,
                      groups["hidden"].tau_rho: c.hidden_trace_ms * ms,
-                     groups["output"].r_ref: c.teacher_rate_hz / 2 * Hz,
+                     groups["output"].r_ref: c.output_rate_ref_hz * Hz,
                      groups["output"].tau_rho: c.output_trace_ms * ms,
                      groups["gate"].r_gate: c.gate_rate_hz * Hz,
                      groups["teacher"].r_teach: c.teacher_rate_hz * Hz,
@@ -273,7 +294,7 @@ class SpikingKeyValueMemory(KeyValueParameters):
                 "input_inh": c.input_to_inhibition_nS * self.input_scale(d),
                 "hidden_inh": c.hidden_to_inhibition_nS, "inh_hidden": c.inhibition_to_hidden_nS,
                 "hidden_out_inh": c.hidden_to_output_inhibition_nS,
-                "out_out_inh": c.output_to_output_inhibition_nS,
+                "out_out_inh": c.output_to_output_inhibition_nS / c.cells_per_output,
                 "out_inh_out": c.output_inhibition_to_output_nS}
 
     # ------------------------------------------------------------------ circuit
@@ -325,20 +346,25 @@ class SpikingKeyValueMemory(KeyValueParameters):
                            "trial : integer (constant)")
         modulator.trial = np.repeat(np.arange(B), c.modulator.n_neurons)
         teacher_eqs = "r_teach : Hz (shared, constant)\npolarity : 1 (constant)\ncolumn : integer (constant)"
+        k = c.cells_per_output
+        n_out = 2 * m * k                   # per trial: k cells per ON population, then per OFF
+        out_dims = np.arange(n_out) // k % m
         teacher = source(f"r_teach*{store}*clip(polarity*kv_clamp(t, column), 0, 1)", B * 2 * m,
                          "kv_teacher", teacher_eqs)
         teacher_inh = source(f"r_teach*{store}*clip(-polarity*kv_clamp(t, column), 0, 1)",
                              B * 2 * m, "kv_teacher_inh", teacher_eqs)
-        out_column = (np.arange(B)[:, None] * m + np.arange(2 * m)[None] % m).ravel()
-        out_polarity = np.tile(np.where(np.arange(2 * m) < m, 1.0, -1.0), B)
-        for group in (teacher, teacher_inh):
-            group.column, group.polarity = out_column, out_polarity
+        for group in (teacher, teacher_inh):    # one teacher pair per output population
+            group.column = (np.arange(B)[:, None] * m + np.arange(2 * m)[None] % m).ravel()
+            group.polarity = np.tile(np.where(np.arange(2 * m) < m, 1.0, -1.0), B)
+        onto_population = (np.repeat(np.arange(2 * m), k), np.arange(n_out))
+        out_column = (np.arange(B)[:, None] * m + out_dims[None]).ravel()
+        out_polarity = np.tile(np.where(np.arange(n_out) < m * k, 1.0, -1.0), B)
 
         hidden = neuron_group(B * N, c.hidden, c.modulator,
                               RateCode(c.hidden_rate_ref_hz, c.hidden_trace_ms), name="kv_hidden")
         hidden_inh = neuron_group(B * c.hidden_interneurons, c.interneuron, name="kv_hidden_inh")
-        output = neuron_group(B * 2 * m, c.output,
-                              RateCode(c.teacher_rate_hz / 2, c.output_trace_ms, baseline=1.0),
+        output = neuron_group(B * n_out, c.output,
+                              RateCode(c.output_rate_ref_hz, c.output_trace_ms, baseline=1.0),
                               name="kv_output")
         output.polarity = out_polarity
         output_inh = neuron_group(B * c.output_interneurons, c.interneuron, name="kv_output_inh")
@@ -348,17 +374,17 @@ class SpikingKeyValueMemory(KeyValueParameters):
         connect_trials(keys, B, n_in, N)
         self.key_synapse(d).initialize(keys, rng=rng)              # K = 0: empty slots
         vals = self.value_synapse().synapses(hidden, output, name="kv_values")
-        connect_trials(vals, B, N, 2 * m)
+        connect_trials(vals, B, N, n_out)
         self.value_synapse().initialize(vals, rng=rng)
         release = fixed_synapses(modulator, hidden, "kv_release", B, c.modulator.n_neurons, N,
                                  on_pre="M_post += release", weighted=False,
                                  namespace={"release": c.modulator.release})
         syn = {
             "gate": fixed_synapses(gate, hidden, "kv_gate_syn", B, N, N, "g_d", one_to_one=True),
-            "teacher": fixed_synapses(teacher, output, "kv_teacher_syn", B, 2 * m, 2 * m, "g_e",
-                                      one_to_one=True),
+            "teacher": fixed_synapses(teacher, output, "kv_teacher_syn", B, 2 * m, n_out, "g_e",
+                                      pairs=onto_population),
             "teacher_inh": fixed_synapses(teacher_inh, output, "kv_teacher_inh_syn", B, 2 * m,
-                                          2 * m, "g_i", one_to_one=True),
+                                          n_out, "g_i", pairs=onto_population),
             "input_inh": fixed_synapses(inputs, hidden_inh, "kv_input_inh", B, n_in,
                                         c.hidden_interneurons, "g_e", p=c.input_to_inhibition_p,
                                         rng=rng),
@@ -369,10 +395,10 @@ class SpikingKeyValueMemory(KeyValueParameters):
                                          c.hidden_interneurons, N, "g_i"),
             "hidden_out_inh": fixed_synapses(hidden, output_inh, "kv_hidden_out_inh", B, N,
                                              c.output_interneurons, "g_e"),
-            "out_out_inh": fixed_synapses(output, output_inh, "kv_out_out_inh", B, 2 * m,
+            "out_out_inh": fixed_synapses(output, output_inh, "kv_out_out_inh", B, n_out,
                                           c.output_interneurons, "g_e"),
             "out_inh_out": fixed_synapses(output_inh, output, "kv_out_inh_out", B,
-                                          c.output_interneurons, 2 * m, "g_i"),
+                                          c.output_interneurons, n_out, "g_i"),
         }
         for name, synapses in syn.items():
             synapses.delay = (c.delay_ms + c.delay_jitter_ms * rng.random(len(synapses))) * ms
@@ -402,8 +428,8 @@ class SpikingKeyValueMemory(KeyValueParameters):
             traces["keys"] = StateMonitor(keys, "w", record=recorded_keys(N, d, c),
                                           dt=1 * ms, name="kv_trace_keys")
             monitors += list(traces.values())
-        extras = closed_loop_apparatus(inputs, output, B, n_in, per_dim % d, m, win, phase) \
-            if loop else []
+        extras = closed_loop_apparatus(inputs, output, B, n_in, per_dim % d, out_dims, win,
+                                       phase) if loop else []
         net = Network(*groups.values(), keys, vals, release, *syn.values(), *monitors, *extras,
                       name="kv_network")
         return {"B": B, "d": d, "ta": ta, "groups": groups, "synapses": {**syn, "keys": keys, "values": vals},
@@ -436,9 +462,10 @@ class SpikingKeyValueMemory(KeyValueParameters):
         handles = run_circuit(self, shape, self.stimulus(stream, B, steps), record,
                               stop=(stream.steps, w))
         monitor = handles["spikes"]["output"]
-        counts = window_counts(np.asarray(monitor.t_), np.asarray(monitor.i), B * 2 * stream.m,
-                               steps, w, w.settle_ms, w.read_ms)
-        counts = counts.reshape(B, 2, stream.m, steps)
+        k = self.circuit.cells_per_output
+        counts = window_counts(np.asarray(monitor.t_), np.asarray(monitor.i),
+                               B * 2 * stream.m * k, steps, w, w.settle_ms, w.read_ms)
+        counts = counts.reshape(B, 2, stream.m, k, steps).sum(axis=3)
         y_hat = (counts[:, 0] - counts[:, 1]).transpose(0, 2, 1)
         self.physiology = circuit_physiology(handles, w, stream, "hidden", self.N,
                                              self.circuit.hidden)
@@ -452,19 +479,19 @@ def closed_loop(stream: EventStream) -> bool:
     return stream.feedback is not None and bool(np.any(stream.feedback))
 
 
-def closed_loop_apparatus(inputs, output, B: int, n_in: int, input_dims: np.ndarray, m: int,
-                          window, phase: dict) -> list:
+def closed_loop_apparatus(inputs, output, B: int, n_in: int, input_dims: np.ndarray,
+                          output_dims: np.ndarray, window, phase: dict) -> list:
     """The closed-loop stimulation (module docstring): output -> input-cell counters of the
-    same dimension, counting ON minus OFF spikes in [settle_ms, read_ms) of each window, read
-    as x = sign(count) and cleared at the start of every window (before the sources redraw)."""
+    same dimension (``input_dims``, ``output_dims``: a trial's cells' dimensions), counting ON
+    minus OFF spikes in [settle_ms, read_ms) of each window, read as x = sign(count) and
+    cleared at the start of every window (before the sources redraw)."""
     from brian2 import Synapses
 
     inputs.trial = np.repeat(np.arange(B), n_in)
     counting = "int(timestep(t, dt) % W_steps >= S_steps and timestep(t, dt) % W_steps < R_steps)"
     counters = Synapses(output, inputs, on_pre=f"count_post += polarity_pre*{counting}",
                         namespace=phase, name="kv_closed_loop")
-    output_dims = np.arange(2 * m) % m
-    connect_trials(counters, B, 2 * m, n_in,
+    connect_trials(counters, B, len(output_dims), n_in,
                    pairs=np.nonzero(output_dims[:, None] == input_dims[None, :]))
     inputs.run_regularly("x_fed = sign(count)\ncount = 0", dt=window, when="start", order=-1,
                          name="kv_closed_loop_update")

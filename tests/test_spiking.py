@@ -79,11 +79,12 @@ def written():
     build = devices.CACHE.active
     n = model.circuit.neurons_per_input
     input_dims = np.arange(2 * D * n) // n % D
-    output_dims = np.arange(2 * D) % D
+    k = model.circuit.cells_per_output
+    output_dims = np.arange(2 * D * k) // k % D
     K = [signed_matrix(build.objects["synapses"]["keys"], model.key_synapse(D), 2 * D * n, D,
                        trial, input_dims, np.arange(D)) for trial in (0, 1)]
-    V = [signed_matrix(build.objects["synapses"]["values"], model.value_synapse(), D, 2 * D,
-                       trial, np.arange(D), output_dims) for trial in (0, 1)]
+    V = [signed_matrix(build.objects["synapses"]["values"], model.value_synapse(), D,
+                       2 * D * k, trial, np.arange(D), output_dims) for trial in (0, 1)]
     return {"stream": stream, "x1": x1, "x2": x2, "K": K, "V": V, "y_hat": y_hat,
             "model": model, "build": build}
 
@@ -124,6 +125,20 @@ def test_stimulus_rows():
     np.testing.assert_array_equal(values["q"][:2, 1], [10.0, 1.0])
     np.testing.assert_array_equal(values["clamp"][2, :D], 0.0)    # a query: no teacher
     assert values["x"].shape == (16, 16 * D)
+
+
+def test_an_ordinary_store_writes_its_slot_fully_whatever_the_neuromodulator_fluctuation():
+    """1 - exp(-k M D) with the default conversion k and plateau D: at half (and at twice) an
+    ordinary store's mean concentration M = q = 1 a plateau still moves the key and value
+    synapses more than 99% of the way to their targets, so the neuromodulator's Poisson
+    fluctuations do not set a slot's strength (the class docstring's measurement)."""
+    model = SpikingKeyValueMemory(D)
+    plateau = model.circuit.hidden.plateau_ms
+    for synapse in (model.key_synapse(D), model.value_synapse()):
+        for M in (0.5, 2.0):
+            assert synapse.plateau_fraction(M, plateau) > 0.99
+            assert synapse.plateau_fraction(M, plateau) == pytest.approx(
+                1 - np.exp(-model.circuit.conversion_per_ms * M * plateau))
 
 
 def test_plateau_writes_the_key_pre_only(written):
@@ -326,10 +341,55 @@ def test_hopfield_population_per_unit_is_wired_by_population():
     np.testing.assert_allclose(np.asarray(syn["unit_pool"].w_),
                                c.unit_to_pool_nS * 40 / (n * k) * 1e-9)
     assert len(syn["recurrent"]) == 2 * (2 * n * k) ** 2
-    assert model.recurrent_synapse(h["presynaptic"]).w_max_nS == pytest.approx(
+    assert model.recurrent_synapse(h["presynaptic_cells"]).w_max_nS == pytest.approx(
         c.recurrent_w_max_nS * 40 / (n * k))
     polarity = np.asarray(h["groups"]["units"].polarity[:2 * n * k])
     assert np.array_equal(polarity, np.repeat([1.0, -1.0], n * k))
+
+
+def test_key_value_output_population_is_wired_by_population():
+    """cells_per_output = k: an ON and an OFF population of k output cells per dimension (cell
+    c of a trial in population c // k: ON dimensions, then OFF); a teacher pair per population
+    reaches its k cells,
+    every hidden cell reaches every output cell through a value synapse, the output -> output
+    interneuron conductance is scaled by 1 / k (the interneurons' drive does not depend on k)
+    and the closed-loop counters of a dimension listen to all 2 k cells of its populations."""
+    import brian2
+
+    devices.use_runtime()
+    brian2.prefs.codegen.target = "numpy"      # wiring only: nothing to compile
+    brian2.start_scope()
+    N, d, k = 3, 2, 3
+    model = SpikingKeyValueMemory(N, circuit=replace(KVCircuit(), cells_per_output=k))
+    h = model.build({"B": 2, "steps": 2, "d": d, "m": d, "N": N, "closed_loop": True})
+    c, syn, groups = model.circuit, h["synapses"], h["groups"]
+    n_out = 2 * d * k
+    assert len(groups["output"]) == 2 * n_out and len(groups["teacher"]) == 2 * 2 * d
+    polarity = np.asarray(groups["output"].polarity[:n_out])
+    assert np.array_equal(polarity, np.repeat([1.0, -1.0], d * k))
+    for name in ("teacher", "teacher_inh"):
+        i, j = np.asarray(syn[name].i), np.asarray(syn[name].j)
+        assert np.array_equal(j // k, i) and np.array_equal(np.bincount(i), np.full(4 * d, k))
+        teacher, target = groups[name], groups["output"]
+        assert np.array_equal(np.asarray(teacher.polarity[:])[i], np.asarray(target.polarity[:])[j])
+    assert len(syn["values"]) == 2 * N * n_out
+    np.testing.assert_allclose(np.asarray(syn["out_out_inh"].w_),
+                               c.output_to_output_inhibition_nS / k * 1e-9)
+    counters = next(o for o in h["net"].objects if o.name == "kv_closed_loop")
+    i, j = np.asarray(counters.i), np.asarray(counters.j)
+    trial0 = i < n_out
+    assert np.array_equal((i[trial0] // k) % d, j[trial0] // c.neurons_per_input % d)
+    assert np.array_equal(np.bincount(j), np.full(2 * 2 * d * c.neurons_per_input, 2 * k))
+
+
+def test_hopfield_stores_every_pattern_with_about_the_same_strength():
+    """A store moves K by a factor proportional to the neuromodulatory spikes of its release
+    window (a Poisson count: coefficient of variation 1 / sqrt(n rate release_ms)); the
+    default population keeps it under 0.15 (40 cells gave 0.35, and uneven patterns)."""
+    c = HopfieldCircuit()
+    spikes = c.modulator.n_neurons * c.modulator.rate_hz * c.release_ms * 1e-3
+    assert spikes == pytest.approx(64.0)
+    assert 1 / np.sqrt(spikes) < 0.15
 
 
 def test_unknown_spiking_model_is_a_parameter_error():
