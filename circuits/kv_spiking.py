@@ -24,13 +24,12 @@ Populations (per trial; the B trials of a stream are B independent copies in one
 - **output**: an ON and an OFF population of ``cells_per_output`` LIF cells per output
   dimension (cell c of a trial in population c // k: ON dimensions, then OFF), each cell
   receiving every hidden cell through the plastic value synapses and the population's teacher
-  pair,
-  plus **output interneurons** (feedforward from the hidden layer, feedback from the output,
-  the latter at 1 / k per cell) that cancel the value synapses' common drive; the readout sums
-  each population's spikes.  Four cells per sign with t_ref 7 ms (a 143 Hz ceiling) keep every
-  output cell under 150 Hz, which one cell per sign with t_ref 5 ms did not (99th percentile
-  150-163 Hz in the key-value compare and sequence recall).  The
-  value synapses facilitate (Tsodyks-Markram, U = 0.2, tau_f = 50 ms; hippocampal mossy fibre
+  pair, plus **output interneurons** (feedforward from the hidden layer, feedback from the
+  output, the latter at 1 / k per cell) that cancel the value synapses' common drive; the
+  readout sums each population's spikes.  Four cells per sign with t_ref 7 ms (a 143 Hz
+  ceiling) keep every output cell under 150 Hz, which one cell per sign with t_ref 5 ms did
+  not (99th percentile 150-163 Hz in the key-value compare and sequence recall).  The value
+  synapses facilitate (Tsodyks-Markram, U = 0.2, tau_f = 50 ms; hippocampal mossy fibre
   and many pyramidal-cell synapses facilitate): at the winner's ~130 Hz the utilization
   settles at about 3.2 U, so its train transmits up to three times more per spike than a
   runner-up's isolated spikes and the readout weighs the winner's value more than a linear sum
@@ -357,7 +356,6 @@ class SpikingKeyValueMemory(KeyValueParameters):
             group.column = (np.arange(B)[:, None] * m + np.arange(2 * m)[None] % m).ravel()
             group.polarity = np.tile(np.where(np.arange(2 * m) < m, 1.0, -1.0), B)
         onto_population = (np.repeat(np.arange(2 * m), k), np.arange(n_out))
-        out_column = (np.arange(B)[:, None] * m + out_dims[None]).ravel()
         out_polarity = np.tile(np.where(np.arange(n_out) < m * k, 1.0, -1.0), B)
 
         hidden = neuron_group(B * N, c.hidden, c.modulator,
