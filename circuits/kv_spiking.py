@@ -136,7 +136,6 @@ class KVCircuit(CircuitSettings):
     hidden_rate_ref_hz: float = 50.0
     hidden_trace_ms: float = 20.0
     output_trace_ms: float = 20.0
-    output_rate_ref_hz: float = 50.0
     interneuron: LIF = INTERNEURON
     hidden_interneurons: int = 100
     input_to_inhibition_p: float = 0.1
@@ -170,7 +169,7 @@ class KVCircuit(CircuitSettings):
     instruction_poisson: bool = False
 
     RUN_TIME = ("input_rate_hz", "input_baseline_hz", "input_trace_ms", "hidden_rate_ref_hz",
-                "hidden_trace_ms", "output_trace_ms", "output_rate_ref_hz",
+                "hidden_trace_ms", "output_trace_ms",
                 "key_w_max_nS", "value_w_max_nS", "value_facilitation_U",
                 "value_facilitation_ms", "conversion_per_ms", "stable_above",
                 "gate_rate_hz", "gate_w_nS", "teacher_rate_hz", "teacher_w_nS",
@@ -265,7 +264,7 @@ class SpikingKeyValueMemory(KeyValueParameters):
                      groups["input"].tau_rho: c.input_trace_ms * ms,
                      groups["hidden"].r_ref: c.hidden_rate_ref_hz * Hz,
                      groups["hidden"].tau_rho: c.hidden_trace_ms * ms,
-                     groups["output"].r_ref: c.output_rate_ref_hz * Hz,
+                     groups["output"].r_ref: c.teacher_rate_hz / 2 * Hz,
                      groups["output"].tau_rho: c.output_trace_ms * ms,
                      groups["gate"].r_gate: c.gate_rate_hz * Hz,
                      groups["teacher"].r_teach: c.teacher_rate_hz * Hz,
@@ -346,25 +345,27 @@ class SpikingKeyValueMemory(KeyValueParameters):
         modulator.trial = np.repeat(np.arange(B), c.modulator.n_neurons)
         teacher_eqs = "r_teach : Hz (shared, constant)\npolarity : 1 (constant)\ncolumn : integer (constant)"
         k = c.cells_per_output
-        n_out = 2 * m * k                   # per trial: k cells per ON population, then per OFF
-        out_dims = np.arange(n_out) // k % m
+        n_out = 2 * m * k
+        population = np.arange(n_out) // k      # of each output cell: ON dimensions, then OFF
+        population_dim = np.arange(2 * m) % m
+        population_polarity = np.where(np.arange(2 * m) < m, 1.0, -1.0)
+        out_dims = population_dim[population]
         teacher = source(f"r_teach*{store}*clip(polarity*kv_clamp(t, column), 0, 1)", B * 2 * m,
                          "kv_teacher", teacher_eqs)
         teacher_inh = source(f"r_teach*{store}*clip(-polarity*kv_clamp(t, column), 0, 1)",
                              B * 2 * m, "kv_teacher_inh", teacher_eqs)
         for group in (teacher, teacher_inh):    # one teacher pair per output population
-            group.column = (np.arange(B)[:, None] * m + np.arange(2 * m)[None] % m).ravel()
-            group.polarity = np.tile(np.where(np.arange(2 * m) < m, 1.0, -1.0), B)
-        onto_population = (np.repeat(np.arange(2 * m), k), np.arange(n_out))
-        out_polarity = np.tile(np.where(np.arange(n_out) < m * k, 1.0, -1.0), B)
+            group.column = (np.arange(B)[:, None] * m + population_dim[None]).ravel()
+            group.polarity = np.tile(population_polarity, B)
+        onto_population = (population, np.arange(n_out))
 
         hidden = neuron_group(B * N, c.hidden, c.modulator,
                               RateCode(c.hidden_rate_ref_hz, c.hidden_trace_ms), name="kv_hidden")
         hidden_inh = neuron_group(B * c.hidden_interneurons, c.interneuron, name="kv_hidden_inh")
         output = neuron_group(B * n_out, c.output,
-                              RateCode(c.output_rate_ref_hz, c.output_trace_ms, baseline=1.0),
+                              RateCode(c.teacher_rate_hz / 2, c.output_trace_ms, baseline=1.0),
                               name="kv_output")
-        output.polarity = out_polarity
+        output.polarity = np.tile(population_polarity[population], B)
         output_inh = neuron_group(B * c.output_interneurons, c.interneuron, name="kv_output_inh")
 
         rng = np.random.default_rng(0)        # fixed anatomy: delays drawn once per build
