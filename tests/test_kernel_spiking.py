@@ -107,15 +107,18 @@ def test_spiking_separations_obey_dale_with_units(separation, assert_dale_and_un
     memory = SpikingKernelMemory(8, separation, seed=1)
     memory.run(stream)
     assert_dale_and_units(devices.CACHE.active.objects["net"])
-    if separation == "threshold":   # adaptation, not feedback inhibition, bounds the rates
-        rates = memory.physiology
-        assert rates["rate_p99_hz_hidden"] <= 150 and rates["rate_p99_hz_output"] <= 150
+    rates = memory.physiology      # threshold: adaptation bounds the rates; softmax: feedback
+    print(separation, {k: v for k, v in rates.items() if k.startswith("rate_p99")})
+    assert rates["rate_p99_hz_hidden"] <= 150 and rates["rate_p99_hz_output"] <= 150
+    assert rates["rate_p99_hz_hidden_inh"] <= 300
 
 
 def test_threshold_cells_adapt_and_softmax_cells_do_not():
     threshold = SpikingKernelMemory(8, "threshold", threshold_adaptation_pA=30.0).memory()
     assert threshold.circuit.hidden.adaptation_pA == 30.0
     assert threshold.circuit.hidden_to_inhibition_nS == 0.0
-    assert SpikingKernelMemory(8, "softmax").memory().circuit.hidden.adaptation_pA == 0.0
+    softmax = SpikingKernelMemory(8, "softmax").memory().circuit
+    assert softmax.hidden.adaptation_pA == 0.0 and softmax.hidden_to_inhibition_nS == 12.0
+    assert SpikingTwoLayerHopfield(8).memory().circuit.hidden_to_inhibition_nS == 6.0
     with pytest.raises(ParameterError, match="threshold_adaptation_pA"):
         SpikingKernelMemory(8, "threshold", threshold_adaptation_pA=-1.0)
