@@ -24,15 +24,21 @@ def population_physiology(name: str, times_s: np.ndarray, indices: np.ndarray, n
     rates = window_counts(times_s, indices, n, steps, windows, 0.0, windows.window_ms) \
         / (windows.window_ms * 1e-3)
     keep = (indices < n) & (times_s < steps * windows.window_ms * 1e-3)
-    order = np.lexsort((times_s[keep], indices[keep]))
-    t, i = times_s[keep][order], indices[keep][order]
+    return {f"rate_mean_hz_{name}": float(rates.mean()) if rates.size else 0.0,
+            f"rate_p99_hz_{name}": float(np.percentile(rates, 99)) if rates.size else 0.0,
+            **isi_statistics(name, times_s[keep], indices[keep])}
+
+
+def isi_statistics(name: str, times_s: np.ndarray, indices: np.ndarray) -> dict:
+    """CV of the inter-spike intervals (pooled within each cell, averaged over cells with
+    >= 3 spikes) and the shortest interval (ms) of the cells' spikes."""
+    order = np.lexsort((times_s, indices))
+    t, i = times_s[order], indices[order]
     same = i[1:] == i[:-1]
     isi, cell = np.diff(t)[same], i[1:][same]
     per_cell = np.split(isi, np.unique(cell, return_index=True)[1][1:])   # cell is sorted
     cvs = [np.std(x) / np.mean(x) for x in per_cell if x.size >= 2 and np.mean(x) > 0]
-    return {f"rate_mean_hz_{name}": float(rates.mean()) if rates.size else 0.0,
-            f"rate_p99_hz_{name}": float(np.percentile(rates, 99)) if rates.size else 0.0,
-            f"isi_cv_{name}": float(np.mean(cvs)) if cvs else float("nan"),
+    return {f"isi_cv_{name}": float(np.mean(cvs)) if cvs else float("nan"),
             f"isi_min_ms_{name}": float(isi.min() * 1e3) if isi.size else float("nan")}
 
 
