@@ -277,8 +277,9 @@ class SpikingGSEMM:
         if not 0 < self.tau_delay_synapse < net.T_d:
             raise ParameterError("tau_delay_synapse must lie in (0, T_d)")
         for name in ("feature_cells", "hidden_cells"):
-            if not (isinstance(getattr(self, name), (int, np.integer)) and getattr(self, name) >= 1):
-                raise ParameterError(f"{name} must be an integer >= 1 (got {getattr(self, name)})")
+            cells = getattr(self, name)
+            if not (isinstance(cells, (int, np.integer)) and cells >= 1):
+                raise ParameterError(f"{name} must be an integer >= 1 (got {cells})")
         if not 0 < self.hidden_hazard_hz * dt * self.time_unit_ms * 1e-3 <= 1:
             raise ParameterError("hidden_hazard_hz x dt must lie in (0, 1] "
                                  "(one spike per step at most)")

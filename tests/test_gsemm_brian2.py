@@ -240,6 +240,20 @@ def test_escape_noise_with_dead_time_fires_at_the_tanh_code():
     np.testing.assert_allclose(rates, expected, rtol=0.03)
 
 
+@pytest.mark.parametrize("field, value, message", [
+    ("feature_cells", 0, "feature_cells must be an integer >= 1"),
+    ("hidden_cells", 2.5, "hidden_cells must be an integer >= 1"),
+    ("feature_refractory_ms", 0.0, "feature_refractory_ms must be > 0"),
+    ("hidden_hazard_hz", 2e4, "hidden_hazard_hz x dt must lie in"),
+])
+def test_bad_spiking_cells_fail_in_one_line(batch, field, value, message):
+    from neurosim.circuits.gsemm_brian2 import SpikingGSEMM
+    from neurosim.protocol import ParameterError
+
+    with pytest.raises(ParameterError, match=message):
+        SpikingGSEMM(**{field: value}).check(batch[0], 0.01)
+
+
 def test_cells_start_in_their_stationary_state():
     """stationary_last_spike: at lambda t_ref = 1 half the cells are refractory, their last
     spike within t_ref; a population started so fires at its stationary rate from t = 0
