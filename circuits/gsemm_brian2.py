@@ -322,9 +322,9 @@ class SpikingGSEMM:
         to_feature = xi * (sa * S)[:, None, None] / (r_h * net.T_f)
         vf0 = xi[:, :, cue]
         u0 = np.einsum("bnk,bn->bk", xi, np.tanh(vf0))
-        x0 = (sa[:, None] * u0 / S[:, None] ** (1.0 / int(net.degree))) ** int(net.degree)
+        rho0 = (sa[:, None] * u0 / S[:, None] ** (1.0 / int(net.degree))) ** int(net.degree)
         hazards = {"feature": np.exp([2 * vf0, -2 * vf0]) * 1e3 / self.feature_refractory_ms,
-                   "hidden": self.hidden_hazard_hz * np.clip([x0, -x0], 0, 1)}
+                   "hidden": self.hidden_hazard_hz * np.clip([rho0, -rho0], 0, 1)}
         cells = {"feature": self.feature_cells, "hidden": self.hidden_cells}
         refractory = {"feature": self.feature_refractory_ms, "hidden": self.hidden_refractory_ms}
         rng = np.random.default_rng(self.seed)
