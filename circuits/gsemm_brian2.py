@@ -232,12 +232,10 @@ def spike_pathway(source, target, conductance: str, pre: np.ndarray, post: np.nd
 def spike_times(last_spike_s: np.ndarray, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(times in s, cell indices + offset) of the spikes after t = 0 from samples (cells,
     samples) of each cell's last spike time taken at least once per refractory period."""
-    cells, times = [], []
-    for cell, samples in enumerate(np.asarray(last_spike_s)):
-        spikes = np.unique(samples[samples >= 0])
-        times.append(spikes)
-        cells.append(np.full(spikes.size, cell + offset))
-    return np.concatenate(times), np.concatenate(cells)
+    samples = np.asarray(last_spike_s)
+    new = (np.diff(samples, axis=1, prepend=-np.inf) != 0) & (samples >= 0)
+    cells, sample = np.nonzero(new)                  # cell-major, times ascending per cell
+    return samples[cells, sample], cells + offset
 
 
 def stationary_last_spike(rng: np.random.Generator, hazard_hz: np.ndarray,
@@ -254,7 +252,10 @@ def stationary_last_spike(rng: np.random.Generator, hazard_hz: np.ndarray,
 class SpikingGSEMM:
     """The spiking twin of a DenseGSEMM batch (module docstring): escape-noise cells with
     refractoriness, time constants in model time units, one unit = ``time_unit_ms``.  Every
-    field defines the build but ``device`` and ``seed`` (the noise of the run)."""
+    field defines the build but ``device`` and ``seed`` (the noise of the run).
+    ``escape_mV`` and ``hidden_swing_mV`` set only the millivolt scale of the potentials
+    (V_f = 1 depolarizes an ON cell by 2 Delta_V, h = H a hidden cell by Delta_h): the
+    hazards depend on v / Delta, so the rates do not change with them."""
 
     device: str = "cpp_standalone"
     seed: int = 1

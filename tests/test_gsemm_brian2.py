@@ -254,6 +254,17 @@ def test_bad_spiking_cells_fail_in_one_line(batch, field, value, message):
         SpikingGSEMM(**{field: value}).check(batch[0], 0.01)
 
 
+def test_spike_times_from_last_spike_samples():
+    """Samples of lastspike (s) taken at least once per refractory period: every new value
+    >= 0 is one spike; values before t = 0 (the stationary start) are none."""
+    from neurosim.circuits.gsemm_brian2 import spike_times
+
+    samples = np.array([[-1e4, -1e4, 0.003, 0.003, 0.011], [0.0, 0.0, 0.0, 0.005, 0.005]])
+    times, cells = spike_times(samples, offset=10)
+    np.testing.assert_array_equal(times, [0.003, 0.011, 0.0, 0.005])
+    np.testing.assert_array_equal(cells, [10, 10, 11, 11])
+
+
 def test_cells_start_in_their_stationary_state():
     """stationary_last_spike: at lambda t_ref = 1 half the cells are refractory, their last
     spike within t_ref; a population started so fires at its stationary rate from t = 0
