@@ -360,6 +360,28 @@ def _two_projections(b2, first: str, second: str, w_nS=(1.0, 1.0), cells=(0, 0))
     return b2.Network(source, target, *synapses)
 
 
+def test_check_dale_reads_one_weight_per_pool_a_spike_reaches(b2):
+    """A spike adding w_g_e and w_fast_e (both excitatory) passes; a negative one of them or
+    a spike reaching conductances of both signs fails."""
+    source = b2.NeuronGroup(1, "v : volt", threshold="False")
+    target = b2.NeuronGroup(1, "g_e : siemens\ng_fast_e : siemens\ng_i : siemens")
+
+    def projection(first, second, w_nS):
+        synapses = b2.Synapses(source, target, f"w_{first} : siemens\nw_{second} : siemens",
+                               on_pre=f"{first}_post += w_{first}\n{second}_post += w_{second}",
+                               name="pools")
+        synapses.connect(i=0, j=0)
+        getattr(synapses, f"w_{first}")[:] = w_nS[0] * b2.nS
+        getattr(synapses, f"w_{second}")[:] = w_nS[1] * b2.nS
+        return b2.Network(source, target, synapses)
+
+    assert check_dale(projection("g_e", "g_fast_e", (1.0, 0.0))) == {"pools": "excitatory"}
+    with pytest.raises(ValueError, match="pools: a negative weight onto g_fast_e"):
+        check_dale(projection("g_e", "g_fast_e", (1.0, -0.5)))
+    with pytest.raises(ValueError, match="not postsynaptic variables of exactly one sign"):
+        check_dale(projection("g_e", "g_i", (1.0, 1.0)))
+
+
 def test_check_dale_names_the_sign_of_each_projection(b2):
     """Different cells may differ in sign; g_fast_i counts as inhibitory."""
     net = _two_projections(b2, "g_e", "g_fast_i", cells=(0, 1))

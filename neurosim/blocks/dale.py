@@ -3,8 +3,9 @@
 A synapse's sign is the postsynaptic variable its spike adds to: a conductance whose name is
 ``g_i`` or ends with ``_i`` is inhibitory, any other conductance (``g_e``, ``g_d``,
 ``g_fast_e``, ...) excitatory, ``M`` (a neuromodulator concentration) modulatory.  A network
-obeys Dale's law when every synapse adds a non-negative weight in siemens to one conductance
-and no presynaptic cell has both excitatory and inhibitory synapses (modulatory release is a
+obeys Dale's law when every synapse adds a non-negative weight in siemens to conductances of one
+sign (``w``, or ``w_<conductance>`` per conductance where a spike reaches several pools of a
+target) and no presynaptic cell has both excitatory and inhibitory synapses (modulatory release is a
 third transmitter and may accompany either).  Silent synapses (weight 0) keep their sign.
 Under cpp_standalone the weights and indices exist once the network has run: check after a run.
 """
@@ -37,22 +38,25 @@ def check_dale(net) -> dict[str, str]:
     for obj in net.objects:
         if not isinstance(obj, Synapses):
             continue
-        targets = {name for pathway in obj._pathways if pathway.prepost == "pre"
-                   for name in _TARGET.findall(pathway.code)}
-        if len(targets) != 1:
-            raise ValueError(f"{obj.name}: a presynaptic spike changes {sorted(targets)}, "
-                             "not exactly one postsynaptic variable")
-        variable = targets.pop()
-        sign = synapse_sign(variable)
+        targets = sorted({name for pathway in obj._pathways if pathway.prepost == "pre"
+                          for name in _TARGET.findall(pathway.code)})
+        kinds = {synapse_sign(variable) for variable in targets}
+        if len(kinds) != 1:
+            raise ValueError(f"{obj.name}: a presynaptic spike changes {targets}, "
+                             "not postsynaptic variables of exactly one sign")
+        sign = kinds.pop()
+        variable = targets[0]
         if sign != "modulatory":
-            if get_dimensions(obj.target.variables[variable]) != siemens.dim:
-                raise ValueError(f"{obj.name}: {variable} of {obj.target.name} is not in siemens")
-            if "w" in obj.variables:
-                if get_dimensions(obj.variables["w"]) != siemens.dim:
-                    raise ValueError(f"{obj.name}: w is not in siemens")
-                weights = np.asarray(obj.w_)
-                if weights.size and weights.min() < 0:
-                    raise ValueError(f"{obj.name}: a negative weight onto {variable}")
+            for target in targets:
+                if get_dimensions(obj.target.variables[target]) != siemens.dim:
+                    raise ValueError(f"{obj.name}: {target} of {obj.target.name} is not in siemens")
+                weight = f"w_{target}" if len(targets) > 1 else "w"
+                if weight in obj.variables:
+                    if get_dimensions(obj.variables[weight]) != siemens.dim:
+                        raise ValueError(f"{obj.name}: {weight} is not in siemens")
+                    weights = np.asarray(getattr(obj, f"{weight}_"))
+                    if weights.size and weights.min() < 0:
+                        raise ValueError(f"{obj.name}: a negative weight onto {target}")
         source = obj.source
         group = getattr(source, "source", source)
         start = getattr(source, "start", 0)
