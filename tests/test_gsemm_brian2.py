@@ -288,8 +288,8 @@ def test_feature_cells_fire_at_their_renewal_rate(tau_m_ms, by_hand):
 
 def test_renewal_survival_of_a_constant_hazard_by_hand():
     """Hazard lambda after t_ref = 8 ms (dt 0.1 ms, p = lambda dt): S_a = 1 for a < 80 and
-    (1 - p)**(a - 79) after, so the mean ISI is t_ref + dt (1 - p) / p; zero hazard: the cells
-    spiked long ago (age inf) and the rate is 0."""
+    (1 - p)**(a - 79) after, so the mean ISI is t_ref + dt (1 - p) / p and a fraction r t_ref
+    of the cells is refractory; zero hazard: the cells spiked long ago (age inf), rate 0."""
     from neurosim.circuits.gsemm_brian2 import renewal_survival, stationary_ages
 
     hazard = np.full((2, 400), 250.0)
@@ -298,9 +298,11 @@ def test_renewal_survival_of_a_constant_hazard_by_hand():
     p = 250.0 * 1e-4
     np.testing.assert_allclose(survival[0, :80], 1.0)
     np.testing.assert_allclose(survival[0, 80:], (1 - p) ** np.arange(1, 321))
-    ages, rate = stationary_ages(np.random.default_rng(0), survival, np.array([0, 1]), 0.1)
+    rows = np.repeat([0, 1], 20000)
+    ages, rate = stationary_ages(np.random.default_rng(0), survival, rows, 0.1)
     np.testing.assert_allclose(rate, [1e3 / (8.0 + 0.1 * (1 - p) / p), 0.0])
-    assert np.isinf(ages[1]) and np.isfinite(ages[0]) or np.isinf(ages[0])
+    assert abs((ages[rows == 0] < 8.0).mean() - rate[0] * 8e-3) < 0.01
+    assert np.isinf(ages[rows == 1]).all()
 
 
 @pytest.mark.parametrize("field, value, message", [
