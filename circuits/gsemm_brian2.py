@@ -20,11 +20,9 @@ potentials in mV and synaptic conductances in nS. One model time unit is ``time_
 10 ms of Brian2 time (T_f = 10 ms, dt = 0.01 = 0.1 ms). Each signed quantity x is carried by four
 populations: ON cells whose rate rises with x and OFF cells whose rate falls, each as an
 excitatory and an inhibitory copy with the same tuning (independent spikes). A signed weight W
-of eq. 9-10 goes to the copy whose sign it needs: ON-E and OFF-I synapses carry max(W, 0), ON-I
-and OFF-E synapses max(-W, 0) (the others are silent: Xi is a run-time input of the build), so
-each target receives one ON and one OFF train per source: the mean and the count noise at every
-target are those of signed spikes, the correlations between targets are not (a copy's spike
-reaches only the targets of its sign; measured effect in the README).
+of eq. 9-10 reaches a target unit's ON pool through the copy whose sign it needs (ON-E and OFF-I
+synapses carry max(W, 0), ON-I and OFF-E synapses max(-W, 0)) and its OFF pool through the
+other copies (-W); a weight of 0 is a silent synapse (Xi is a run-time input of the build).
 
 Cells are leaky integrate-and-fire neurons with escape noise (the soft threshold of
 :class:`neurosim.blocks.LIF`; Gerstner & Kistler 2002, ch. 5.3): every cell has its own
@@ -89,10 +87,11 @@ stationary rate follows renewal theory (:func:`renewal_survival`, tested against
   rho_h clip((v / Delta_h)**n, 0, 1) (spike rate as a power of depolarization: Priebe &
   Ferster 2008; here with the paper's degree n); its OFF cells relax toward Delta_h x_off and
   fire at rho_h clip(-(-v / Delta_h)**n, 0, 1) (silent at even n, where h**n >= 0 is carried
-  by the ON cells on both sides of rest); a spike lowers v by ``hidden_ahp_mV`` (an
-  after-hyperpolarization relaxing with tau_m; a reset to rest instead compressed the degree-1
-  rates enough to break the default point's replay: 0 of 8 networks, agreement 0.12, at
-  tau_m = 5 ms, against 0.37 with the 1 mV AHP); rho_h = 200 Hz, t_ref 2 ms: at most 143 Hz
+  by the ON cells on both sides of rest); a spike moves v by ``hidden_ahp_mV`` toward rest
+  (an after-hyperpolarization of a depolarized cell, relaxing with tau_m; at even n an ON cell
+  below rest fires too, and its shift toward rest lowers its hazard as well; a reset to rest
+  instead compressed the degree-1 rates enough to break the default point's replay: 0 of 8
+  networks, agreement 0.12, at tau_m = 5 ms, against 0.37 with the 1 mV AHP); rho_h = 200 Hz, t_ref 2 ms: at most 143 Hz
   per cell, and the dead time compresses the rate below the hazard by 1 / (1 + lambda t_ref)
   (<= 0.71 at the bound), the after-hyperpolarization a little more. A cue
   (h ~ 0.76 sqrt(a_s) N_f) fires at (0.76 sqrt(a_s) / (sqrt(a_s) + a_c c))**n of the top
@@ -124,7 +123,7 @@ not a silent -1).
 Builds: :class:`SpikingGSEMM` goes through circuits/spiking_windows.run_circuit and the build cache
 of neurosim.devices: one cpp_standalone build per shape (B, N_f, K, degree, dt, duration, time
 constants, cells, delays), reruns set Xi, Xi Phi, sqrt(a_s), a_c, the initial state (with the
-cells' last spikes) and the noise seed through ``run_args``.
+cells' last spikes and potentials) and the noise seed through ``run_args``.
 """
 from __future__ import annotations
 
@@ -243,8 +242,9 @@ def spike_pathway(source, target, conductances: tuple[str, ...], pre: np.ndarray
                   post: np.ndarray, name: str, delays_ms: np.ndarray | None = None):
     """Synapses pre[k] -> post[k]: a spike adds the synapse's weight ``w_<c>`` (siemens) to
     each target conductance ``c`` of ``conductances`` ``delays_ms[k]`` later (Brian2
-    ``Synapses.delay``, rounded to dt; none: the same time step). One source cell contacting
-    several of a unit's pools (its ON and OFF cells) is one synapse per pool with one delay."""
+    ``Synapses.delay``, rounded to dt; none: the same time step). A source cell's contact
+    with a unit's ON and OFF pools is one Brian2 synapse with a weight per pool and one
+    delay."""
     import brian2 as b2
 
     synapses = b2.Synapses(source, target,
@@ -312,8 +312,8 @@ def stationary_ages(rng: np.random.Generator, survival: np.ndarray, rows: np.nda
 PATHWAY_CONDUCTANCES = {"fast": "g_fast_", "delayed": "g_slow_", "to_feature": "g_"}
 
 
-def relaxed_potential(v_inf: np.ndarray, v_reset: float, last_spike_ms: np.ndarray,
-                      tau_m_ms: float) -> np.ndarray:
+def relaxed_potential(v_inf: np.ndarray, v_reset: np.ndarray | float,
+                      last_spike_ms: np.ndarray, tau_m_ms: float) -> np.ndarray:
     """Membrane potential of a cell reset to v_reset at its last spike (ms, <= 0) and relaxing
     toward v_inf with tau_m since: v_inf + (v_reset - v_inf) exp(last_spike / tau_m)."""
     return v_inf + (v_reset - v_inf) * np.exp(np.maximum(last_spike_ms / tau_m_ms, -700.0))
@@ -436,9 +436,9 @@ class SpikingGSEMM:
             "feature": ({"on": (f_on, np.full_like(f_on, cell.V_reset_mV), escape),
                          "off": (f_off, np.full_like(f_off, cell.V_reset_mV), escape)},
                         self.feature_refractory_ms, self.feature_cells),
-            "hidden": ({"on": (h_on, h_on - self.hidden_ahp_mV,
+            "hidden": ({"on": (h_on, h_on - self.hidden_ahp_mV * np.sign(h_on),
                                lambda v: rho_h * np.clip((v / d_h) ** n, 0, 1)),
-                        "off": (-h_on, -h_on - self.hidden_ahp_mV,
+                        "off": (-h_on, -h_on + self.hidden_ahp_mV * np.sign(h_on),
                                 lambda v: rho_h * np.clip(-(-v / d_h) ** n, 0, 1))},
                        self.hidden_refractory_ms, self.hidden_cells)}
         rng = np.random.default_rng(self.seed)
@@ -449,8 +449,8 @@ class SpikingGSEMM:
                 rest, reset = rest.ravel(), reset.ravel()
                 survival = renewal_survival(hazard(relaxed_potential(
                     rest[:, None], reset[:, None], -ages, self.membrane_ms)), dt_ms, t_ref)
+                rows = np.repeat(np.arange(len(rest)), cells)
                 for kind in (f"{pool}_e", f"{pool}_i"):
-                    rows = np.repeat(np.arange(len(rest)), cells)
                     age, _ = stationary_ages(rng, survival, rows, dt_ms)
                     last_spike[f"{layer}_{kind}"] = np.where(np.isinf(age), -1e7, -age)
                     potential[f"{layer}_{kind}"] = relaxed_potential(rest[rows], reset[rows], -age,
@@ -524,7 +524,7 @@ class SpikingGSEMM:
             dv/dt = (Delta_h * drive - v) / tau_m : volt
             n_spikes : 1
             """, threshold=f"rand() < rho_h*clip({sign}(({sign}v)/Delta_h)**degree, 0, 1)*dt",
-                reset="v -= V_ahp_h\nn_spikes += 1", refractory="t_ref_h", method="exact",
+                reset="v -= sign(v)*V_ahp_h\nn_spikes += 1", refractory="t_ref_h", method="exact",
                 namespace=namespace, name=f"gsemm_hidden_{kind}")
             group.drive = b2.linked_var(hidden, f"x_{pool}", index=np.repeat(np.arange(B * K), P))
             cells[f"hidden_{kind}"] = group

@@ -361,8 +361,9 @@ def _two_projections(b2, first: str, second: str, w_nS=(1.0, 1.0), cells=(0, 0))
 
 
 def test_check_dale_reads_one_weight_per_pool_a_spike_reaches(b2):
-    """A spike adding w_g_e and w_fast_e (both excitatory) passes; a negative one of them or
-    a spike reaching conductances of both signs fails."""
+    """A spike adding w_g_e and w_fast_e (both excitatory) passes; a negative one of them, a
+    spike reaching conductances of both signs, or a negative w_<conductance> of a synapse with
+    one target fails."""
     source = b2.NeuronGroup(1, "v : volt", threshold="False")
     target = b2.NeuronGroup(1, "g_e : siemens\ng_fast_e : siemens\ng_i : siemens")
 
@@ -380,6 +381,12 @@ def test_check_dale_reads_one_weight_per_pool_a_spike_reaches(b2):
         check_dale(projection("g_e", "g_fast_e", (1.0, -0.5)))
     with pytest.raises(ValueError, match="not postsynaptic variables of exactly one sign"):
         check_dale(projection("g_e", "g_i", (1.0, 1.0)))
+    named = b2.Synapses(source, target, "w_g_e : siemens", on_pre="g_e_post += w_g_e",
+                        name="named")
+    named.connect(i=0, j=0)
+    named.w_g_e = -1.0 * b2.nS
+    with pytest.raises(ValueError, match="named: a negative weight onto g_e"):
+        check_dale(b2.Network(source, target, named))
 
 
 def test_check_dale_names_the_sign_of_each_projection(b2):

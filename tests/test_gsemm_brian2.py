@@ -205,8 +205,8 @@ def test_spiking_twin_physiology_of_refractory_cells(spiking_runs):
     62.5 Hz; no cell fires more than 1 / t_ref plus the one spike a 100 ms window can start
     with (refractoriness respected: <= 130 Hz, and no interval between two spikes of a cell
     is shorter than its t_ref: 8 ms feature, 2 ms hidden cells); the E and I copies fire
-    alike; the hidden units' ON and OFF pools receive mirrored inputs, so the layer's
-    excitation and inhibition balance (measured 1.0)."""
+    alike. (The E/I conductance ratio onto the hidden units is 1.0 by construction of the
+    mirrored pools, so it is printed, not asserted.)"""
     physiology = spiking_runs["runs"][0]["physiology"]
     print("physiology:", physiology)
     for population in ("feature", "feature_inh"):
@@ -214,7 +214,6 @@ def test_spiking_twin_physiology_of_refractory_cells(spiking_runs):
         assert 100 <= physiology[f"rate_p99_hz_{population}"] <= 130
     ratio = physiology["rate_mean_hz_hidden"] / physiology["rate_mean_hz_hidden_inh"]
     assert 0.9 < ratio < 1.1 and physiology["rate_p99_hz_hidden"] <= 150
-    assert 0.9 < physiology["ei_current_ratio_hidden"] < 1.1
     for population, t_ref in (("feature", 8.0), ("feature_inh", 8.0), ("hidden", 2.0)):
         assert t_ref - 1e-6 <= physiology[f"isi_min_ms_{population}"] < t_ref + 1.0
         assert physiology[f"isi_cv_{population}"] > 0
@@ -268,10 +267,11 @@ def _renewal_rate_hz(v_f, tau_m_ms, dt_ms=0.1, horizon_ms=3000.0):
 def test_feature_cells_fire_at_their_renewal_rate(tau_m_ms, by_hand):
     """Membrane, reset, soft threshold and dead time together (200 cells per V_f = 0.5 / 0 /
     -0.5, 2 s, ~30000 spikes per value, count SD < 1%) against renewal theory by hand. With
-    the default 2 ms membrane the reset has nearly relaxed by the end of t_ref = 8 ms and the
-    cells fire at the tanh code (1 +- tanh V_f) / (2 t_ref) = 91.4 / 62.5 / 33.6 Hz to within
-    1%; a 5 ms membrane is still recovering from the reset and fires slower (relative
-    refractoriness; README, GSEMM)."""
+    the default 2 ms membrane the reset has nearly relaxed by the end of t_ref = 8 ms: renewal
+    theory gives the tanh code (1 +- tanh V_f) / (2 t_ref) = 91.4 / 62.5 / 33.6 Hz to within
+    1% and Brian2's cells fire it within the count noise (measured 91.2 / 62.5 / 33.8 Hz); a
+    5 ms membrane is still recovering from the reset and fires more than 5% slower (measured
+    75.6 / 53.4 / 31.0 Hz: relative refractoriness; README, GSEMM)."""
     drives = np.array([0.5, 0.0, -0.5])
     counts = _feature_population(np.repeat(drives, 200), membrane_ms=tau_m_ms)
     rates = counts[:, 100:].sum(axis=1).reshape(3, 200).mean(axis=1) / 1.9
@@ -282,8 +282,9 @@ def test_feature_cells_fire_at_their_renewal_rate(tau_m_ms, by_hand):
     np.testing.assert_allclose(rates, expected, rtol=0.03)
     if tau_m_ms == 2.0:
         np.testing.assert_allclose(expected, tanh_code, rtol=0.01)
+        np.testing.assert_allclose(rates, tanh_code, rtol=0.03)
     else:
-        assert np.all(expected < 0.95 * tanh_code)
+        assert np.all(rates < 0.95 * tanh_code)
 
 
 def test_renewal_survival_of_a_constant_hazard_by_hand():
@@ -363,7 +364,7 @@ def test_cells_start_in_their_stationary_state():
 def test_spiking_twin_replays_the_rate_models_sequence(spiking_runs):
     """Settled visits (MIN_DWELL, as the protocols score them). Measured at noise seeds 1-10
     (LIF cells, 2 ms membranes): sequence agreement 1.0 at every seed; mean transition shift
-    2.3-9.3 time units (mean 6.2), every matched spiking transition earlier than the rate
+    2.3-9.4 time units (mean 6.2), every matched spiking transition earlier than the rate
     model's (count noise lets the state leave a memory before the deterministic crossing).
     Earlier twins at the same seeds: cells sharing one potential per pool 0.9-1.0 (mean 0.91)
     and 13.6; Poisson pools 0.96 and 11.2. SHIFT_MAX = 20 is below one visit (25-30 time

@@ -4,9 +4,9 @@ A synapse's sign is the postsynaptic variable its spike adds to: a conductance w
 ``g_i`` or ends with ``_i`` is inhibitory, any other conductance (``g_e``, ``g_d``,
 ``g_fast_e``, ...) excitatory, ``M`` (a neuromodulator concentration) modulatory.  A network
 obeys Dale's law when every synapse adds a non-negative weight in siemens to conductances of one
-sign (``w``, or ``w_<conductance>`` per conductance where a spike reaches several pools of a
-target) and no presynaptic cell has both excitatory and inhibitory synapses (modulatory release is a
-third transmitter and may accompany either).  Silent synapses (weight 0) keep their sign.
+sign (``w_<conductance>`` per conductance where the synapse has one, else ``w``) and no
+presynaptic cell has both excitatory and inhibitory synapses (modulatory release is a third
+transmitter and may accompany either).  Silent synapses (weight 0) keep their sign.
 Under cpp_standalone the weights and indices exist once the network has run: check after a run.
 """
 from __future__ import annotations
@@ -45,12 +45,11 @@ def check_dale(net) -> dict[str, str]:
             raise ValueError(f"{obj.name}: a presynaptic spike changes {targets}, "
                              "not postsynaptic variables of exactly one sign")
         sign = kinds.pop()
-        variable = targets[0]
         if sign != "modulatory":
             for target in targets:
                 if get_dimensions(obj.target.variables[target]) != siemens.dim:
                     raise ValueError(f"{obj.name}: {target} of {obj.target.name} is not in siemens")
-                weight = f"w_{target}" if len(targets) > 1 else "w"
+                weight = f"w_{target}" if f"w_{target}" in obj.variables else "w"
                 if weight in obj.variables:
                     if get_dimensions(obj.variables[weight]) != siemens.dim:
                         raise ValueError(f"{obj.name}: {weight} is not in siemens")
@@ -67,6 +66,6 @@ def check_dale(net) -> dict[str, str]:
             both = np.flatnonzero(per_cell["excitatory"] & per_cell["inhibitory"])
             if both.size:
                 raise ValueError(f"cell {both[0]} of {group.name} has excitatory and inhibitory "
-                                 f"synapses ({obj.name} adds to {variable})")
+                                 f"synapses ({obj.name} adds to {', '.join(targets)})")
         signs[obj.name] = sign
     return signs
