@@ -31,8 +31,8 @@ import time
 
 import numpy as np
 
-from neurosim.circuits.gsemm import (DenseGSEMM, blas_threads, cycle_graph, int_power,
-                                     phi_from_graph, random_memories)
+from neurosim.circuits.gsemm.rate import (DenseGSEMM, blas_threads, cycle_graph, int_power,
+                                          phi_from_graph, random_memories)
 
 N_F, K, ALPHA_S, ALPHA_C, T_F, T_D, DT = 100, 50, 1.0, 1.5, 1.0, 20.0, 0.01
 BATCHES = ((12, 9, 64), (256, 1, K), (1, 256, K), (16, 16, K))     # (G, A, K)

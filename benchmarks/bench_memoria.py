@@ -114,7 +114,7 @@ def reference_from_state(state_path: str):
     from memoria import Engrams
 
     from neurosim.circuits.memoria import MemoriaCircuit
-    from neurosim.circuits.memoria_reference import ReferenceMemoria
+    from neurosim.circuits.memoria.reference import ReferenceMemoria
 
     with np.load(state_path) as archive:
         state = {k: archive[k] for k in archive.files}

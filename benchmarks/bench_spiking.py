@@ -1,4 +1,4 @@
-"""Benchmark of the spiking key-value memory (circuits/kv_spiking.py, Brian2), in one run.
+"""Benchmark of the spiking key-value memory (circuits/key_value/spiking.py, Brian2), in one run.
 
 At d = N = 40, one stream storing T = 40 patterns and recalling them (80 presentation
 windows of 160 ms at dt = 0.1 ms, sequential gates, Poisson inputs), side by side:
@@ -36,8 +36,8 @@ N_REFERENCE = 40
 
 
 def stream_for(N: int, T: int, seed: int, trials: int = 1):
-    from neurosim.gates import sequential_gates
-    from neurosim.patterns import recall_stream
+    from neurosim.memory.gates import sequential_gates
+    from neurosim.memory.patterns import recall_stream
 
     stream = recall_stream(np.random.default_rng(seed), np.full(trials, T), N)
     return stream.with_gates(sequential_gates(stream.batch, stream.steps, N))
@@ -58,8 +58,8 @@ def timed(model, N: int, T: int, trials: int, seed: int) -> tuple[float, float]:
 
 
 def bench_standalone(N: int, T: int, trials: int, repeats: int) -> dict:
-    from neurosim import devices
-    from neurosim.circuits.kv_spiking import SpikingKeyValueMemory
+    from neurosim.spiking import devices
+    from neurosim.circuits.key_value.spiking import SpikingKeyValueMemory
 
     model = SpikingKeyValueMemory(N, device="cpp_standalone")
     builds = devices.CACHE.builds
@@ -78,8 +78,8 @@ def bench_standalone(N: int, T: int, trials: int, repeats: int) -> dict:
 
 
 def bench_runtime(N: int, T: int, repeats: int) -> dict:
-    from neurosim import devices
-    from neurosim.circuits.kv_spiking import SpikingKeyValueMemory
+    from neurosim.spiking import devices
+    from neurosim.circuits.key_value.spiking import SpikingKeyValueMemory
 
     devices.reset()
     model = SpikingKeyValueMemory(N, device="runtime")

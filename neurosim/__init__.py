@@ -1,2 +1,6 @@
 """neurosim: rate and spiking simulations of biological memory circuits."""
-__version__ = "0.1.0"
+from neurosim import _moved
+
+__version__ = "0.2.0"
+
+_moved.install()

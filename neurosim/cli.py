@@ -14,11 +14,12 @@ import os
 import sys
 from pathlib import Path
 
-from .devices import DEVICES
-from .experiment import BACKEND_CHOICES, DEFAULT_DEVICE, run_protocol
-from .protocol import ParameterError, get_protocol, protocol_names
-from .report import REPORT, write_report
-from .suites import SUITES, run_suite
+from neurosim.spiking.devices import DEVICES
+from neurosim.experiment import BACKEND_CHOICES, DEFAULT_DEVICE, run_protocol
+from neurosim.errors import ParameterError
+from neurosim.protocol import get_protocol, protocol_names
+from neurosim.report import REPORT, write_report
+from neurosim.suites import SUITES, run_suite
 
 
 def _parse_sets(items: list[str]) -> dict[str, str]:

@@ -12,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import physiology
-from .devices import DEVICES, require_cuda
-from .physiology import point_columns
-from .protocol import (SPIKING_NOISE_PARAMETERS, ParameterError, Protocol, RunContext,
-                       get_protocol)
-from .results import (FIGURE, SUMMARY, ResultStore, atomic_save_figure, check_writable, point_id,
-                      write_summary)
-from .sweep import execute
+from neurosim.spiking import physiology
+from neurosim.spiking.devices import DEVICES, require_cuda
+from neurosim.spiking.physiology import point_columns
+from neurosim.errors import ParameterError
+from neurosim.protocol import SPIKING_NOISE_PARAMETERS, Protocol, RunContext, get_protocol
+from neurosim.results import (FIGURE, SUMMARY, ResultStore, atomic_save_figure, check_writable,
+                              point_id, write_summary)
+from neurosim.sweep import execute
 
 BACKEND_CHOICES = ("rate", "spiking", "brian2", "graph")
 RECORDING_BACKENDS = ("spiking", "brian2")

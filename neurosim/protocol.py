@@ -16,16 +16,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .sweep import expand_grid
+from neurosim.errors import ParameterError
+from neurosim.sweep import expand_grid
 
 
 # Parameters of a spiking realization's noise (its input trains and noise seed): never part of a
 # point's stream seed, so that rate and spiking twins meet the same streams.
 SPIKING_NOISE_PARAMETERS = ("input", "seed_noise")
-
-
-class ParameterError(ValueError):
-    """A bad user-supplied parameter; the CLI prints it as one line, exit 2."""
 
 
 @dataclass(frozen=True)
@@ -221,10 +218,10 @@ class Protocol:
 
 
 def protocol_names() -> list[str]:
-    import neurosim.protocols as package
-
+    # Protocols are plugins found at run time: the engine does not import them statically.
+    package = importlib.import_module("neurosim.protocols")
     return sorted(info.name.replace("_", "-") for info in pkgutil.iter_modules(package.__path__)
-                  if not info.name.startswith("_"))
+                  if not info.name.startswith("_") and not info.ispkg)
 
 
 def get_protocol(name: str) -> Protocol:

@@ -15,8 +15,8 @@ import json
 import os
 from pathlib import Path
 
-from .protocol import ParameterError
-from .results import FIGURE, RESULTS, SUMMARY, atomic_write_text, check_writable
+from neurosim.errors import ParameterError
+from neurosim.results import FIGURE, RESULTS, SUMMARY, atomic_write_text, check_writable
 
 REPORT = "report.html"
 

@@ -60,7 +60,7 @@ def check_writable(folder: str | os.PathLike, what: str = "--out") -> None:
     """Raise ParameterError unless ``folder`` is, or can become, a writable
     folder: not a file, below no file, and its nearest existing ancestor takes
     a new entry (probed with a temporary folder that is removed at once)."""
-    from .protocol import ParameterError
+    from neurosim.errors import ParameterError
 
     folder = Path(folder).absolute()
     existing = folder

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .experiment import note, prepare_run
-from .protocol import ParameterError, get_protocol
-from .report import write_report
-from .results import check_writable
+from neurosim.experiment import note, prepare_run
+from neurosim.errors import ParameterError
+from neurosim.protocol import get_protocol
+from neurosim.report import write_report
+from neurosim.results import check_writable
 
 SUITES: dict[str, list[tuple[str, dict[str, str]]]] = {
     "kv-memory": [

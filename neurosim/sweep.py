@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from .results import point_id
+from neurosim.results import point_id
 
 
 def expand_grid(values: dict[str, list]) -> list[dict]:
@@ -68,7 +68,7 @@ def connect(scheduler: str):
     scheduler)."""
     from dask.distributed import Client
 
-    from .protocol import ParameterError
+    from neurosim.errors import ParameterError
 
     try:
         return Client(scheduler, timeout=CONNECT_TIMEOUT_S)
@@ -82,7 +82,7 @@ def _execute_dask(task: Callable, seeded: Iterable, scheduler: str):
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
-        from .protocol import ParameterError
+        from neurosim.errors import ParameterError
 
         raise ParameterError("--scheduler needs Dask: pip install 'neurosim[dask]'") from None
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

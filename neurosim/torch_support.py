@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from .protocol import ParameterError
+from neurosim.errors import ParameterError
 
 
 def require_torch(purpose: str):

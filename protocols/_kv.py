@@ -8,16 +8,15 @@ import functools
 import numpy as np
 import pandas as pd
 
-from neurosim.circuits.hebbian import HebbianMemory
-from neurosim.circuits.key_value import KeyValueMemory
+from neurosim.circuits.hopfield.rate import HebbianMemory
+from neurosim.circuits.key_value.rate import KeyValueMemory
 from neurosim.events import EventStream
-from neurosim.gates import GATE_POLICIES, gate_probability, make_gates
-from neurosim.patterns import OCCLUSION_MODES
-from neurosim.protocol import (SPIKING_NOISE_PARAMETERS, Estimate, Param, ParameterError,
-                               RunContext, fraction_below_one, non_negative,
-                               positive)
+from neurosim.memory.gates import GATE_POLICIES, gate_probability, make_gates
+from neurosim.memory.patterns import OCCLUSION_MODES
+from neurosim.errors import ParameterError
+from neurosim.protocol import (SPIKING_NOISE_PARAMETERS, Estimate, Param, RunContext,
+                               fraction_below_one, non_negative, positive)
 
-MODELS = ("kv", "tvt", "hopfield", "bam")
 INPUT_TRAINS = ("poisson", "regular")
 TVT_READ_STRENGTH = 20.0
 PAPER_P = "0.1"
@@ -49,7 +48,7 @@ def common_params(**defaults) -> dict[str, Param]:
     params = {
         "model": Param(defaults.get("model", ["kv", "hopfield"]), str,
                        "circuit: kv (three-factor key-value), tvt (slot memory), "
-                       "hopfield, bam", choices=MODELS),
+                       "hopfield, bam", choices=tuple(RATE_MODELS)),
         "gate": Param(defaults.get("gate", ["sequential", "random"]), str,
                       "local third factor of kv: sequential | random", choices=GATE_POLICIES),
         "p": Param(defaults.get("p", PAPER_P), str,
@@ -169,16 +168,30 @@ def paper_accuracies(table: dict, Ts, prefix: str = "{label}_N40") -> dict:
             for label, accuracies in table.items() for T, accuracy in zip(Ts, accuracies)}
 
 
-def build_rate_model(point: dict, *, stability: bool = False, decay: float = 1.0,
-                     flashbulb_strength: float | None = None, max_iterations: int = 100):
-    model = point["model"]
-    if model == "kv":
-        return KeyValueMemory(point["N"], stability=stability)
-    if model == "tvt":
-        return KeyValueMemory(point["N"], beta=TVT_READ_STRENGTH, similarity="cosine",
-                              value_write="slot", stability=stability)
-    return HebbianMemory(bidirectional=model == "bam", decay=decay,
+def _key_value(point: dict, *, stability: bool = False, **_) -> KeyValueMemory:
+    return KeyValueMemory(point["N"], stability=stability)
+
+
+def _tvt(point: dict, *, stability: bool = False, **_) -> KeyValueMemory:
+    """TVT's slot memory (the paper's appendix B): slot value writes, a sharp cosine read."""
+    return KeyValueMemory(point["N"], beta=TVT_READ_STRENGTH, similarity="cosine",
+                          value_write="slot", stability=stability)
+
+
+def _hebbian(point: dict, *, decay: float = 1.0, flashbulb_strength: float | None = None,
+             max_iterations: int = 100, **_) -> HebbianMemory:
+    return HebbianMemory(bidirectional=point["model"] == "bam", decay=decay,
                          flashbulb_strength=flashbulb_strength, max_iterations=max_iterations)
+
+
+#: The rate models by name (the spiking ones: ``neurosim.protocols._spiking.SPIKING_CIRCUITS``).
+RATE_MODELS = {"kv": _key_value, "tvt": _tvt, "hopfield": _hebbian, "bam": _hebbian}
+
+
+def build_rate_model(point: dict, **model_options):
+    """The point's rate model; ``model_options`` (stability, decay, flashbulb_strength,
+    max_iterations) go to the models that have them."""
+    return RATE_MODELS[point["model"]](point, **model_options)
 
 
 def add_gates(point: dict, stream: EventStream, rng: np.random.Generator) -> EventStream:
@@ -211,10 +224,15 @@ def run_model(point: dict, stream: EventStream, rng: np.random.Generator, contex
         with blas_threads().limit(limits=1, user_api="blas"):
             return build_rate_model(point, **model_options).run(stream)
     if context.backend == "spiking":
-        from neurosim.circuits.spiking_runner import run_spiking
+        from neurosim.protocols._spiking import run_spiking
 
-        return run_spiking(point, stream, context, rng, **model_options)
+        return run_spiking(point, stream, context, rng, record_name(point), **model_options)
     raise ParameterError(f"backend {context.backend!r} is not available for this protocol")
+
+
+def record_name(point: dict) -> str:
+    """The name of a point's recording: its model label and N."""
+    return f"{model_label(pd.DataFrame([point]))[0]}_N{point.get('N', '')}"
 
 
 def trial_records(seeds: int, **columns) -> list[dict]:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.events import sign_accuracy
-from neurosim.patterns import recall_stream
+from neurosim.memory.patterns import recall_stream
 from neurosim.protocol import Param, Protocol, positive
 
-from . import _kv
+from neurosim.protocols import _kv
 
 T_DEFAULT = [1, 5, 10, 20, 30, 40, 50, 60, 80, 100, 120]
 

@@ -26,10 +26,11 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.events import sign_accuracy
-from neurosim.patterns import recall_stream
-from neurosim.protocol import Param, ParameterError, Protocol
+from neurosim.memory.patterns import recall_stream
+from neurosim.errors import ParameterError
+from neurosim.protocol import Param, Protocol
 
-from . import _kv
+from neurosim.protocols import _kv
 
 T_LIMIT = 1 << 14
 SEARCHES = ("paper-code", "bisection")

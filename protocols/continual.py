@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.events import sign_accuracy
-from neurosim.patterns import continual_stream
+from neurosim.memory.patterns import continual_stream
 from neurosim.protocol import Param, Protocol, positive
 
-from . import _kv
+from neurosim.protocols import _kv
 
 R_DEFAULT = list(range(4, 121, 4))
 CODE_FIG4A = {"kv-sequential": (0.9991, 0.8768, 0.7941), "kv-random": (0.9319, 0.7594, 0.6531),

@@ -1,7 +1,7 @@
 """Copy-paste (Tyulmankov et al. 2021, section 3.4, Fig. 5c, appendix A.3).
 
 Each point trains ``seeds`` networks (three feedforward controllers, a memory
-and a readout; :mod:`neurosim.copy_paste`) end to end by backpropagation
+and a readout; :mod:`neurosim.circuits.controlled.copy_paste`) end to end by backpropagation
 through time on sequences of T = 1..T_max patterns, then measures the copy
 accuracy (eq. 18 on sign(r)) for every length in ``lengths``, including
 lengths beyond T_max. Memories: the key-value memory with the hand-designed
@@ -14,14 +14,14 @@ latter over the trained networks), and at T = 2 T_max.
 """
 from __future__ import annotations
 
-import numpy as np
 
-from neurosim.copy_paste import MODELS, CopyPasteSettings
-from neurosim.gates import gate_probability
+from neurosim.circuits.controlled.copy_paste import MODELS, CopyPasteSettings
+from neurosim.memory.gates import gate_probability
 from neurosim.torch_support import require_torch
-from neurosim.protocol import Param, ParameterError, Protocol, positive
+from neurosim.errors import ParameterError
+from neurosim.protocol import Param, Protocol, positive
 
-from . import _kv
+from neurosim.protocols import _kv
 
 
 def canonical(point: dict) -> dict:
@@ -44,7 +44,7 @@ def settings_of(point: dict) -> CopyPasteSettings:
 
 def run_point(point, seed, context):
     require_torch("copy-paste")
-    from neurosim.copy_paste import accuracy_by_length, train_copy_paste
+    from neurosim.circuits.controlled.copy_paste import accuracy_by_length, train_copy_paste
 
     settings = settings_of(point)
     records = []

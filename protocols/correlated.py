@@ -3,7 +3,7 @@ the autoassociative benchmark with patterns made from one template per trial.
 ``rho_convention=template`` (default, the paper's code): the first pattern is
 the template and every pattern correlates with it by rho (two later patterns
 by rho^2); ``pairwise``: two patterns correlate by rho (see
-:func:`neurosim.patterns.correlated_patterns`). Slot storage keeps the
+:func:`neurosim.memory.patterns.correlated_patterns`). Slot storage keeps the
 key-value memory close to its uncorrelated curve; correlated attractors
 interfere in the Hopfield network."""
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.events import sign_accuracy
-from neurosim.patterns import RHO_CONVENTIONS, recall_stream
+from neurosim.memory.patterns import RHO_CONVENTIONS, recall_stream
 from neurosim.protocol import Param, Protocol, positive, probability
 
-from . import _kv
-from .autoassociative import T_DEFAULT
+from neurosim.protocols import _kv
+from neurosim.protocols.autoassociative import T_DEFAULT
 
 
 def run_point(point, seed, context):

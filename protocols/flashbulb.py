@@ -8,10 +8,11 @@ curve for comparison."""
 from __future__ import annotations
 
 from neurosim.events import sign_accuracy
-from neurosim.protocol import Param, ParameterError, Protocol, non_negative, positive
+from neurosim.errors import ParameterError
+from neurosim.protocol import Param, Protocol, non_negative, positive
 
-from . import _kv
-from .continual import continual_canonical, continual_params, make_stream
+from neurosim.protocols import _kv
+from neurosim.protocols.continual import continual_canonical, continual_params, make_stream
 
 
 CODE_HOPFIELD = {"10": (0.807, 0.650), "50": (0.886, 0.640), "1000": (0.962, 0.622),

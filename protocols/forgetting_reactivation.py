@@ -7,9 +7,9 @@ task-1 weights frozen and the task-2 weights starting at zero; SGD, learning
 rate 6e-4, batch 128, cross-entropy over all four outputs (the reference
 notebook's settings). Test accuracy of both tasks after every epoch (Fig. 3A),
 then task-1 accuracy with the task-1 key-value memories amplified by beta
-(Fig. 3B; ``neurosim.circuits.two_task_mlp``).
+(Fig. 3B; ``neurosim.circuits.gradient.two_task_mlp``).
 
-Data: the subsets shipped in ``neurosim/data`` (800 MNIST training and 200
+Data: the subsets shipped in ``protocols/analysis/data`` (800 MNIST training and 200
 test images; 1,000 Fashion-MNIST training and 500 test images per task). With
 ``epoch_length=paper`` (default) an epoch presents as many images as the paper's
 training set (12,665 for MNIST 0/1, 12,000 for Fashion-MNIST), cycling
@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.circuits.two_task_mlp import TwoTaskMLP
-from neurosim.datasets import Images, load_images
+from neurosim.circuits.gradient.two_task_mlp import TwoTaskMLP
+from neurosim.protocols.analysis.datasets import Images, load_images
 from neurosim.protocol import Param, Protocol, positive
 
-from . import _kv
+from neurosim.protocols import _kv
 
 PAPER_TRAIN_SIZE = {"mnist": 12665, "fashion-mnist": 12000}
 TASK2_CLASSES = {"tshirt-trouser": (0, 1), "pullover-dress": (2, 3)}

@@ -9,7 +9,7 @@ classes) are split at random into ``stored`` images and the held-out rest.
    [-1, 1], by eq. 3 at inverse temperature ``beta`` for at most
    ``iterations`` updates. A replay "lands" on a memory when its distance to
    the nearest stored image is below 5% of that image's norm.
-3. Neocortex: a convolutional VAE (circuits/vae.py, supplement A.2.1 scaled to
+3. Neocortex: a convolutional VAE (circuits/generative/vae.py, supplement A.2.1 scaled to
    8x8) is trained on the replays only (rescaled to [0, 1]).
 Measured before training (epoch 0) and after every epoch: mean absolute pixel
 error of the reconstructions of held-out images, and the accuracy of a linear
@@ -45,12 +45,13 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from neurosim.circuits.gsemm import blas_threads
-from neurosim.circuits.modern_hopfield import ModernHopfield
+from neurosim.circuits.gsemm.rate import blas_threads
+from neurosim.circuits.modern_hopfield.rate import ModernHopfield
 from neurosim.events import EventStream
-from neurosim.protocol import Param, ParameterError, Protocol, positive
+from neurosim.errors import ParameterError
+from neurosim.protocol import Param, Protocol, positive
 
-from ._kv import rngs
+from neurosim.protocols._kv import rngs
 
 LANDED_DISTANCE = 0.05      # relative distance to the nearest stored image
 EXAMPLES = 10               # images per row of the figure (seed 0)
@@ -132,7 +133,7 @@ def train_on_replays(replays: np.ndarray, held_out: np.ndarray, labels: np.ndarr
     reconstructions of the held-out images."""
     import torch
 
-    from neurosim.circuits.vae import VAE, train_epoch
+    from neurosim.circuits.generative.vae import VAE, train_epoch
 
     torch.manual_seed(torch_seed)
     model = VAE(side=SIDE, stages=2, latent_dim=point["latent_dim"],

@@ -41,11 +41,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from neurosim.circuits.gsemm import (MIN_DWELL, DenseGSEMM, blas_threads, cycle_graph,
-                                     float32_overflow, phi_from_graph, random_memories,
-                                     replay_until_decided, score_replay, successors)
-from neurosim.protocol import (ParameterError, Param, Protocol, RunContext, non_negative,
-                               positive, probability)
+from neurosim.circuits.gsemm.rate import (MIN_DWELL, DenseGSEMM, blas_threads, cycle_graph,
+                                          float32_overflow, phi_from_graph, random_memories,
+                                          replay_until_decided, score_replay, successors)
+from neurosim.errors import ParameterError
+from neurosim.protocol import Param, Protocol, RunContext, non_negative, positive, probability
 
 APPENDIX_C = (0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.09,
               0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -159,7 +159,7 @@ def _verdicts(point: dict, net: DenseGSEMM, ctx: RunContext) -> dict:
         with blas_threads(1):
             return replay_until_decided(net, 0, target=target, dt=point["dt"], max_time=max_time,
                                         max_dwell=point["max_dwell"], **scoring)
-    from neurosim.circuits.gsemm_brian2 import run_brian2
+    from neurosim.circuits.gsemm.spiking import run_brian2
 
     # Brian2 runs a fixed duration: cycles * K transitions at up to T_d * 2 each. Its coupling is
     # first order in dt (summed variables), and at dt = 0.05 transitions already went astray

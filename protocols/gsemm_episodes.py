@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.circuits.gsemm import (MIN_DWELL, DenseGSEMM, blas_threads, dominant,
-                                     episodes_graph, phi_from_graph, random_memories,
-                                     score_replay, settled_sequence, simulate, successors)
-from neurosim.circuits.gsemm_brian2 import gap_to_rate
+from neurosim.circuits.gsemm.rate import (MIN_DWELL, DenseGSEMM, blas_threads, dominant,
+                                          episodes_graph, phi_from_graph, random_memories,
+                                          score_replay, settled_sequence, simulate, successors)
+from neurosim.circuits.gsemm.spiking import gap_to_rate
 from neurosim.protocol import Param, Protocol, RunContext, non_negative, positive, probability
 
 EPISODES = ([0, 1, 2], [3, 4, 5, 6])
@@ -82,7 +82,7 @@ def trajectory(point: dict, net: DenseGSEMM, ctx: RunContext, sample_every: floa
         G, A, N, K = net.shape
         out["states"] = out["states"].reshape(len(out["t"]), 2, G * A, N)
         return out
-    from neurosim.circuits.gsemm_brian2 import run_brian2
+    from neurosim.circuits.gsemm.spiking import run_brian2
 
     out = run_brian2(net, cue=int(point["cue"]), dt=point["dt"], duration=point["duration"],
                      sample_every=sample_every, spiking=ctx.backend == "spiking",

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.events import sign_accuracy
-from neurosim.patterns import recall_stream
+from neurosim.memory.patterns import recall_stream
 from neurosim.protocol import Param, Protocol, positive
 
-from . import _kv
-from .autoassociative import T_DEFAULT
+from neurosim.protocols import _kv
+from neurosim.protocols.autoassociative import T_DEFAULT
 
 
 def canonical(point):

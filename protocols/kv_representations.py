@@ -2,7 +2,7 @@
 section 5.1, Fig. 2): keys and values of a softmax key-value memory trained by
 gradient descent to return each item's class feature ((1, 0), (0, 1), and
 (1, 1) for a third class), starting from uniform [0, 1] positions in 2D
-(``neurosim.circuits.learned_kv``; the reference notebooks' settings: 100
+(``neurosim.circuits.kernel.learned``; the reference notebooks' settings: 100
 items per class on average, classes drawn at random, Adam with learning rate
 3e-4 for 5,000 steps with two classes and 10,000 with three).
 
@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.circuits.learned_kv import LearnedKeyValueMemory, sigmoid, train
+from neurosim.circuits.kernel.learned import LearnedKeyValueMemory, sigmoid, train
 from neurosim.protocol import Param, Protocol, positive
-from neurosim.rsa import category_rdm, compare_rdms, rdm
+from neurosim.protocols.analysis.rsa import category_rdm, compare_rdms, rdm
 
-from . import _kv
+from neurosim.protocols import _kv
 
 CLASS_FEATURES = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
 PAPER_STEPS = {2: 5000, 3: 10000}

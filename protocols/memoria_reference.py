@@ -68,7 +68,7 @@ def compare_stream(setting: str, variant: str, steps: int, dim: int, scale: floa
     meets the same stream and the same reference run); ``circuit_seed`` seeds
     neurosim's own tie-breaks (default: derived from ``seed``).
     """
-    from neurosim.circuits.memoria_reference import ReferenceMemoria, SharedTieKeys
+    from neurosim.circuits.memoria.reference import ReferenceMemoria, SharedTieKeys
 
     import torch
 
@@ -131,7 +131,7 @@ class _ReseededReference:
     def __init__(self, params: MemoriaParams, dim: int, seed: int):
         import torch
 
-        from neurosim.circuits.memoria_reference import ReferenceMemoria
+        from neurosim.circuits.memoria.reference import ReferenceMemoria
 
         self.torch = torch
         self.reference = ReferenceMemoria(params, dim)

@@ -1,7 +1,7 @@
 """Meta-learned plasticity (Tyulmankov et al. 2021, section 3.2, Fig. 3).
 
 Each point (gate, p, N) trains ``seeds`` rule pairs at once (Adam through
-storage and recall, :mod:`neurosim.metalearn`) on the autoassociative benchmark
+storage and recall, :mod:`neurosim.circuits.key_value.metalearn`) on the autoassociative benchmark
 with T uniform in [N/2, 2N], the key rule gated (eq. 15) and the value rule
 with passive decay (eq. 16), starting from the paper's code's initialization
 (every transfer Hebbian: slopes 1, offsets 0; rates 0.5; lambda 0.95). Then
@@ -17,24 +17,25 @@ accuracy) and ``capacity`` (one row per trial: rule, capacity).
 Headline: the learned parameters a_fK ... lambda of the main configuration
 (the first gate, N = 40 if trained, else the first N; the seed with the
 lowest final loss), the same prefixed ``<gate>_N<N>_`` for every configuration
-(:func:`neurosim.metalearn.load_learned_rules` reads them back), accuracies
+(:func:`neurosim.circuits.key_value.metalearn.load_learned_rules` reads them back), accuracies
 inside and outside the training range and capacity slopes C/N.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from neurosim.circuits.key_value import KeyValueMemory
+from neurosim.circuits.key_value.rate import KeyValueMemory
 from neurosim.events import sign_accuracy
-from neurosim.gates import GATE_POLICIES, gate_probability, make_gates
-from neurosim.metalearn import PAPER_NAMES, BenchmarkTask, key_post_share, parameters_from_rules
-from neurosim.patterns import recall_stream
-from neurosim.protocol import Param, ParameterError, Protocol, fraction_below_one, positive, \
-    probability
+from neurosim.memory.gates import GATE_POLICIES, gate_probability, make_gates
+from neurosim.circuits.key_value.metalearn import (PAPER_NAMES, BenchmarkTask, key_post_share,
+                                                   parameters_from_rules)
+from neurosim.memory.patterns import recall_stream
+from neurosim.errors import ParameterError
+from neurosim.protocol import Param, Protocol, fraction_below_one, positive, probability
 from neurosim.torch_support import require_torch
 
-from . import _kv
-from .capacity import bisection_search
+from neurosim.protocols import _kv
+from neurosim.protocols.capacity import bisection_search
 
 RULES = ("trained", "hand-designed")
 KEY_NAMES = [name for name, (rule, _) in PAPER_NAMES.items() if rule == "key"]
@@ -89,7 +90,7 @@ def evaluation_records(task: BenchmarkTask, memories: dict, rng: np.random.Gener
 
 def run_point(point, seed, context):
     require_torch("metalearn-plasticity")
-    from neurosim.metalearn import evolve_rules, train_rules
+    from neurosim.circuits.key_value.metalearn import evolve_rules, train_rules
 
     train_rng, eval_rng = _kv.rngs(seed, 2)
     task = task_of(point)

@@ -7,7 +7,7 @@ Each trial stores T random +-1 patterns of dimension d, each presented once
 (chosen at random) from cues with a fraction ``noise`` of their entries
 flipped. Every model meets the same streams (model, beta and degree are left
 out of the point's seed). Models:
-  classical   Hopfield 1982 (circuits/hebbian.py: W = sum x x^T, sign dynamics)
+  classical   Hopfield 1982 (circuits/hopfield/rate.py: W = sum x x^T, sign dynamics)
   dense       eq. 2, F(z) = z**degree (Krotov & Hopfield 2016)
   modern      eq. 3, xi <- X^T softmax(beta X xi) (Ramsauer et al. 2020)
   two-layer   feature <-> memory neurons, memories one-shot Hebbian synapses,
@@ -22,7 +22,7 @@ Capacity (models listed in ``capacity_models``): the largest T with accuracy >=
 at ``T_max`` (a trial reaching the cap is marked censored).
 
 Spiking backend (``neurosim compare mhn-retrieval --set model=two-layer``): the
-two-layer network as the spiking circuit of circuits/kernel_spiking.py -- feature
+two-layer network as the spiking circuit of circuits/kernel/spiking.py -- feature
 ON/OFF cells, one memory cell per pattern (as many as the largest T of the grid,
 at most ``MAX_SPIKING_MEMORY_CELLS``) in an inhibition-made winner-take-all,
 patterns written one-shot by the plateau-gated three-factor rule; its feature
@@ -37,18 +37,18 @@ from dataclasses import replace
 
 import numpy as np
 
-from neurosim.circuits.gsemm import blas_threads
-from neurosim.circuits.hebbian import HebbianMemory
-from neurosim.circuits.kernel_spiking import read_window
-from neurosim.circuits.modern_hopfield import DenseAssociativeMemory, ModernHopfield, overlaps
-from neurosim.circuits.two_layer_hopfield import TwoLayerHopfield
+from neurosim.circuits.gsemm.rate import blas_threads
+from neurosim.circuits.hopfield.rate import HebbianMemory
+from neurosim.circuits.kernel.spiking import read_window
+from neurosim.circuits.modern_hopfield.rate import DenseAssociativeMemory, ModernHopfield, overlaps
+from neurosim.circuits.modern_hopfield.two_layer import TwoLayerHopfield
 from neurosim.events import EventStream, sign_accuracy
-from neurosim.patterns import occlude, random_patterns
-from neurosim.protocol import (Param, ParameterError, Protocol, fraction_below_one, positive,
-                               probability)
+from neurosim.memory.patterns import occlude, random_patterns
+from neurosim.errors import ParameterError
+from neurosim.protocol import Param, Protocol, fraction_below_one, positive, probability
 
-from ._kv import rngs, spiking_noise_params, without_spiking_noise
-from .capacity import bisection_search
+from neurosim.protocols._kv import rngs, spiking_noise_params, without_spiking_noise
+from neurosim.protocols.capacity import bisection_search
 
 MODELS = ("classical", "dense", "modern", "two-layer")
 SOFTMAX_MODELS = ("modern", "two-layer")
@@ -71,7 +71,7 @@ MAX_SPIKING_MEMORY_CELLS = 256
 def build_spiking_model(point: dict, context, rng: np.random.Generator):
     """The spiking two-layer network with one memory cell per pattern of the grid's largest T,
     read in a read phase of ``read_ms``."""
-    from neurosim.circuits.spiking_runner import kernel_memory
+    from neurosim.protocols._spiking import kernel_memory
 
     memory = kernel_memory(point, max(point["T"]), "softmax", context, rng, two_layer=True)
     memory.circuit = replace(memory.circuit, windows=read_window(point["read_ms"]))
@@ -88,7 +88,7 @@ def realize(point: dict, context, rng: np.random.Generator):
 
 def flip(rng: np.random.Generator, x: np.ndarray, fraction: float) -> np.ndarray:
     """Flip the sign of round(fraction * d) randomly chosen entries of every
-    pattern (the entries ``neurosim.patterns.occlude`` would hide)."""
+    pattern (the entries ``neurosim.memory.patterns.occlude`` would hide)."""
     return np.where(occlude(rng, x, fraction) == 0, -x, x)
 
 
@@ -143,7 +143,7 @@ def run_point(point, seed, context):
     with blas_threads(1):
         stream = retrieval_stream(stream_rng, T, d, point["noise"], point["queries"])
         if context.backend == "spiking":
-            from neurosim.circuits.spiking_runner import run_logged
+            from neurosim.protocols._spiking import run_logged
 
             y_hat = run_logged(model, stream, context, f"two-layer_d{d}")
         else:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.circuits.hebbian import HebbianMemory
-from neurosim.circuits.scaffold import ScaffoldMemory
+from neurosim.circuits.hopfield.rate import HebbianMemory
+from neurosim.circuits.scaffold.rate import ScaffoldMemory
 from neurosim.events import EventStream
-from neurosim.patterns import random_patterns
-from neurosim.protocol import Param, ParameterError, Protocol, positive, probability
+from neurosim.memory.patterns import random_patterns
+from neurosim.errors import ParameterError
+from neurosim.protocol import Param, Protocol, positive, probability
 
-from . import _kv
+from neurosim.protocols import _kv
 
 MODELS = ("scaffold", "hopfield")
 T_DEFAULT = [5, 10, 15, 20, 25, 30, 40, 50, 75, 100, 150, 200, 300, 400, 600, 800, 1000]

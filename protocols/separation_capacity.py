@@ -17,12 +17,12 @@ mismatches, converted to each similarity's units (see ``hamming_threshold``).
 
 Spiking backend (``neurosim compare separation-capacity``): the softmax and
 threshold separations of the dot similarity as the spiking circuit of
-circuits/kernel_spiking.py (one memory cell per stored item, written one-shot
+circuits/kernel/spiking.py (one memory cell per stored item, written one-shot
 by the three-factor rule; the separation made by inhibitory interneurons:
 feedback winner-take-all or feedforward threshold), with as many memory cells
 as the largest T of the grid; the kv and hopfield models run their spiking
 circuits. The spiking separations have no beta, degree or radius: the circuit's
-gains set their sharpness and threshold (kernel_spiking's docstring). Each T is
+gains set their sharpness and threshold (circuits/kernel/spiking.py's docstring). Each T is
 its own stream on both backends (the same streams), so each padded number of
 steps is one build.
 """
@@ -33,14 +33,14 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from neurosim.circuits.kernel_memory import SEPARATIONS, SIMILARITIES, Separation, run_separations
-from neurosim.circuits.kernel_spiking import SPIKING_SEPARATIONS
+from neurosim.circuits.kernel.rate import SEPARATIONS, SIMILARITIES, Separation, run_separations
+from neurosim.circuits.kernel.spiking import SPIKING_SEPARATIONS
 from neurosim.events import sign_accuracy
-from neurosim.patterns import recall_stream
-from neurosim.protocol import (Param, ParameterError, Protocol, fraction_below_one, positive,
-                               probability)
+from neurosim.memory.patterns import recall_stream
+from neurosim.errors import ParameterError
+from neurosim.protocol import Param, Protocol, fraction_below_one, positive, probability
 
-from . import _kv
+from neurosim.protocols import _kv
 
 MODELS = ("family", "kv", "hopfield")
 T_DEFAULT = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024,
@@ -80,7 +80,7 @@ def family_outputs(point: dict, stream, context, rng) -> tuple[list[np.ndarray],
     """Readouts of the point's separations on ``stream`` (one per separation)."""
     names = list(point["separation"])
     if context.backend == "spiking":
-        from neurosim.circuits.spiking_runner import kernel_memory, run_logged
+        from neurosim.protocols._spiking import kernel_memory, run_logged
 
         slots = max(point["T"])
         return [run_logged(kernel_memory(point, slots, name, context, rng), stream, context,

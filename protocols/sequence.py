@@ -6,7 +6,7 @@ baseline ('bam') is the asymmetric outer-product memory W = sum x_{t+1} x_t^T
 read in one synchronous step per recall step.
 
 Spiking backend (``neurosim compare sequence --set model=kv``): the spiking key-value
-circuit with closed-loop stimulation (circuits/kv_spiking.py): the apparatus counts the
+circuit with closed-loop stimulation (circuits/key_value/spiking.py): the apparatus counts the
 output's ON - OFF spikes in each read phase and shows their sign as the next input. The
 Hebbian baseline has no spiking realization here (its one synchronous step has no spiking
 counterpart)."""
@@ -15,10 +15,11 @@ from __future__ import annotations
 import numpy as np
 
 from neurosim.events import sign_accuracy
-from neurosim.patterns import sequence_stream
-from neurosim.protocol import Param, ParameterError, Protocol
+from neurosim.memory.patterns import sequence_stream
+from neurosim.errors import ParameterError
+from neurosim.protocol import Param, Protocol
 
-from . import _kv
+from neurosim.protocols import _kv
 
 T_DEFAULT = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 120]
 

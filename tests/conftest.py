@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 def build_dir(tmp_path_factory):
     """One Brian2 build folder for the whole session (tests and notebook kernels), so every
     circuit shape is compiled once; an existing NEUROSIM_BUILD_DIR (a CI cache) is kept."""
-    from neurosim import devices
+    from neurosim.spiking import devices
 
     previous = os.environ.get("NEUROSIM_BUILD_DIR")
     path = os.environ.setdefault("NEUROSIM_BUILD_DIR",
@@ -23,12 +23,12 @@ def build_dir(tmp_path_factory):
 
 @pytest.fixture
 def assert_dale_and_units():
-    """A check for a built spiking network: Dale's law (neurosim.blocks.check_dale: every
+    """A check for a built spiking network: Dale's law (neurosim.spiking.blocks.check_dale: every
     synapse adds a non-negative conductance in siemens, no cell has synapses of both signs),
     both signs present, and membrane potentials in volts."""
     def check(net) -> dict:
         from brian2 import NeuronGroup, get_dimensions, volt
-        from neurosim.blocks import check_dale
+        from neurosim.spiking.blocks import check_dale
 
         signs = check_dale(net)
         assert {"excitatory", "inhibitory"} <= set(signs.values()), signs

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from neurosim import devices
-from neurosim.blocks import (LIF, AdEx, Neuromodulator, Pyramidal, RateCode, SpikeSource,
-                             ThreeFactorSynapse, check_dale, neuron_group)
-from neurosim.plasticity import hebbian_rule, pre_only_rule
+from neurosim.spiking import devices
+from neurosim.spiking.blocks import (LIF, AdEx, Neuromodulator, Pyramidal, RateCode, SpikeSource,
+                                     ThreeFactorSynapse, check_dale, neuron_group)
+from neurosim.memory.plasticity import hebbian_rule, pre_only_rule
 
 DT_MS = 0.1
 

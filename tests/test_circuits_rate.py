@@ -3,8 +3,8 @@ Hopfield and BAM storage and recall, TVT slot memory."""
 import numpy as np
 import pytest
 
-from neurosim.circuits.hebbian import HebbianMemory
-from neurosim.circuits.key_value import KeyValueMemory, KeyValueState
+from neurosim.circuits.hopfield.rate import HebbianMemory
+from neurosim.circuits.key_value.rate import KeyValueMemory, KeyValueState
 from neurosim.events import EventStream, sign_accuracy
 
 
@@ -144,9 +144,9 @@ def test_protocol_point_is_reproducible_for_any_seed(seed):
 def test_explicit_rules_replace_the_hand_designed_ones():
     """A memory given a rule equal to the default behaves identically; a different
     value rule (anti-Hebbian, g(y) = -y) flips the readout's sign."""
-    from neurosim.gates import sequential_gates
-    from neurosim.patterns import recall_stream
-    from neurosim.plasticity import ThreeFactorRule, hebbian_rule, pre_only_rule
+    from neurosim.memory.gates import sequential_gates
+    from neurosim.memory.patterns import recall_stream
+    from neurosim.memory.plasticity import ThreeFactorRule, hebbian_rule, pre_only_rule
 
     stream = recall_stream(np.random.default_rng(0), np.array([3, 5]), 6)
     stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, 6))

@@ -9,11 +9,12 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="copy-paste needs the torch extra")
 
-from neurosim.circuits.controlled_memory import ControlledMemory, to_norm  # noqa: E402
-from neurosim.circuits.hebbian import HebbianMemory  # noqa: E402
-from neurosim.circuits.hebbian_torch import TorchBAM  # noqa: E402
-from neurosim.copy_paste import (CopyPasteSettings, batch_tensors, build_network,  # noqa: E402
-                                 copy_paste_task, loss_and_accuracy, train_copy_paste)
+from neurosim.circuits.controlled.torch import ControlledMemory, to_norm  # noqa: E402
+from neurosim.circuits.hopfield.rate import HebbianMemory  # noqa: E402
+from neurosim.circuits.hopfield.torch import TorchBAM  # noqa: E402
+from neurosim.circuits.controlled.copy_paste import (  # noqa: E402
+    CopyPasteSettings, batch_tensors, build_network, copy_paste_task, loss_and_accuracy,
+    train_copy_paste)
 from neurosim.experiment import run_protocol  # noqa: E402
 
 FULL = os.environ.get("NEUROSIM_FULL") == "1"

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from neurosim.experiment import check_estimates, run_protocol
-from neurosim.protocol import Estimate, ParameterError, Protocol, RunContext, get_protocol
+from neurosim.errors import ParameterError
+from neurosim.protocol import Estimate, Protocol, RunContext, get_protocol
 from neurosim.results import ResultStore, atomic_write_text
 from neurosim.sweep import expand_grid, point_seed
 
@@ -191,7 +192,7 @@ def test_a_points_physiology_is_the_worst_case_of_its_runs():
     measurement no run made (all NaN) stays NaN, without a RuntimeWarning."""
     import warnings
 
-    from neurosim.physiology import point_columns
+    from neurosim.spiking.physiology import point_columns
 
     runs = [{"rate_p99_hz_x": 100.0, "isi_min_ms_x": 4.0, "rate_mean_hz_x": 10.0,
              "isi_cv_x": np.nan},

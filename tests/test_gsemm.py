@@ -1,16 +1,16 @@
-"""Unit tests of the GSEMM rate circuit (circuits/gsemm.py): each equation against a small case."""
+"""Unit tests of the GSEMM rate circuit (circuits/gsemm/rate.py): each equation against a small case."""
 import math
 
 import numpy as np
 import pytest
 import scipy.linalg
 
-from neurosim.circuits.gsemm import (DenseGSEMM, SequenceTracker, cycle_graph, dominant,
-                                     dominant_sequence, episodes_graph, float32_overflow,
-                                     int_power, lagrangian_h, log_cosh, phi_from_graph,
-                                     random_memories, replay_until_decided, rk4_step,
-                                     score_replay, settled_sequence, sigma_h, simulate,
-                                     successors)
+from neurosim.circuits.gsemm.rate import (DenseGSEMM, SequenceTracker, cycle_graph, dominant,
+                                          dominant_sequence, episodes_graph, float32_overflow,
+                                          int_power, lagrangian_h, log_cosh, phi_from_graph,
+                                          random_memories, replay_until_decided, rk4_step,
+                                          score_replay, settled_sequence, sigma_h, simulate,
+                                          successors)
 
 XI = np.array([[1.0, 1.0], [1.0, -1.0]])          # N_f = 2, K = 2
 PHI = np.array([[0.0, 1.0], [0.0, 0.0]])          # the transition 0 -> 1

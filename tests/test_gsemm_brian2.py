@@ -7,12 +7,12 @@ cycle; the delay pathway's arrival times on Brian2's numpy target (no build).
 import numpy as np
 import pytest
 
-from neurosim.circuits.gsemm import (MIN_DWELL, DenseGSEMM, cycle_graph, dominant,
-                                     dominant_sequence, phi_from_graph, random_memories,
-                                     settled_sequence, simulate)
+from neurosim.circuits.gsemm.rate import (MIN_DWELL, DenseGSEMM, cycle_graph, dominant,
+                                          dominant_sequence, phi_from_graph, random_memories,
+                                          settled_sequence, simulate)
 
 brian2 = pytest.importorskip("brian2", reason="Brian2 is not installed")
-from neurosim.circuits.gsemm_brian2 import gap_to_rate, run_brian2  # noqa: E402
+from neurosim.circuits.gsemm.spiking import gap_to_rate, run_brian2  # noqa: E402
 
 pytestmark = pytest.mark.spiking
 
@@ -69,7 +69,7 @@ SHIFT_MAX = 20.0
 def spiking_runs():
     """The spiking twin on a degree-2 batch (2 networks, 4-memory cycle): one cached build,
     then one run per noise seed; the rate model on the same batch; build counts around it."""
-    from neurosim import devices
+    from neurosim.spiking import devices
 
     rng = np.random.default_rng(12)
     net = DenseGSEMM(random_memories(rng, 2, 60, 4), phi_from_graph(cycle_graph(range(4))),
@@ -93,8 +93,8 @@ def test_delayed_spike_arrives_delay_later_to_the_time_step():
     delay_k exactly."""
     from brian2 import (NeuronGroup, SpikeGeneratorGroup, StateMonitor, defaultclock, ms, nS,
                         prefs)
-    from neurosim import devices
-    from neurosim.circuits.gsemm_brian2 import spike_pathway
+    from neurosim.spiking import devices
+    from neurosim.circuits.gsemm.spiking import spike_pathway
 
     devices.reset()
     target = prefs.codegen.target
@@ -121,7 +121,7 @@ def test_delayed_spike_arrives_delay_later_to_the_time_step():
 def test_dale_split_carries_each_signed_weight_on_one_sign_per_cell():
     """W = (0.5, -2, 0): ON cells add +W (ON-E 0.5, ON-I 2), OFF cells -W (OFF-E 2, OFF-I 0.5);
     (on_e - on_i) = W and (off_e - off_i) = -W, every weight >= 0."""
-    from neurosim.circuits.gsemm_brian2 import dale_split
+    from neurosim.circuits.gsemm.spiking import dale_split
 
     split = dale_split(np.array([0.5, -2.0, 0.0]))
     np.testing.assert_array_equal(split["on_e"], [0.5, 0.0, 0.0])
@@ -134,7 +134,7 @@ def test_mirrored_weights_give_the_off_pool_minus_w_with_each_cells_sign():
     """W = (0.5, -2): onto the ON pool the cell kinds carry dale_split(W), onto the OFF pool
     dale_split(-W); a kind's two weights have its one sign (both are conductances >= 0), and
     (ON-E - ON-I) drives the ON pool by +W and the OFF pool by -W."""
-    from neurosim.circuits.gsemm_brian2 import mirrored_weights, pool_conductances
+    from neurosim.circuits.gsemm.spiking import mirrored_weights, pool_conductances
 
     weights = mirrored_weights(np.array([0.5, -2.0]))
     np.testing.assert_array_equal(weights["on_e"], [[0.5, 0.0], [0.0, 2.0]])
@@ -151,7 +151,7 @@ def test_mirrored_weights_give_the_off_pool_minus_w_with_each_cells_sign():
 def test_delays_and_synaptic_filter_make_the_exponential_kernel():
     """p(d) = a delta + (1 - a) Exp(T_d), a = tau_s / T_d, convolved with exp(-x/tau_s)/tau_s
     is eq. 2's exp(-x/T_d)/T_d: delay fraction at 0 is a, mean delay (1 - a) T_d."""
-    from neurosim.circuits.gsemm_brian2 import stratified_delays
+    from neurosim.circuits.gsemm.spiking import stratified_delays
 
     delays = stratified_delays(np.random.default_rng(0), 20000, 8, 20.0, 2.0, 10.0)
     assert abs((delays == 0).mean() - 0.1) < 0.005
@@ -183,7 +183,7 @@ def test_spiking_twin_obeys_dale_with_units(spiking_runs):
     signs; feature and hidden units integrate conductances in siemens; cells' potentials are
     in volts."""
     from brian2 import get_dimensions, siemens, volt
-    from neurosim.blocks import check_dale
+    from neurosim.spiking.blocks import check_dale
 
     objects = spiking_runs["objects"]
     signs = check_dale(objects["net"])
@@ -224,8 +224,8 @@ def _feature_population(drives, ages_ms=None, duration_ms=2000.0, membrane_ms=No
     ``drives``, on Brian2's numpy target; started relaxed and long past their last spike, or
     ``ages_ms`` after it (their potentials relaxed from the reset since)."""
     from brian2 import NeuronGroup, SpikeMonitor, defaultclock, ms, mV, run
-    from neurosim import devices
-    from neurosim.circuits.gsemm_brian2 import SpikingGSEMM, relaxed_potential
+    from neurosim.spiking import devices
+    from neurosim.circuits.gsemm.spiking import SpikingGSEMM, relaxed_potential
 
     devices.reset()
     model = SpikingGSEMM() if membrane_ms is None else SpikingGSEMM(membrane_ms=membrane_ms)
@@ -291,7 +291,7 @@ def test_renewal_survival_of_a_constant_hazard_by_hand():
     """Hazard lambda after t_ref = 8 ms (dt 0.1 ms, p = lambda dt): S_a = 1 for a < 80 and
     (1 - p)**(a - 79) after, so the mean ISI is t_ref + dt (1 - p) / p and a fraction r t_ref
     of the cells is refractory; zero hazard: the cells spiked long ago (age inf), rate 0."""
-    from neurosim.circuits.gsemm_brian2 import renewal_survival, stationary_ages
+    from neurosim.circuits.gsemm.spiking import renewal_survival, stationary_ages
 
     hazard = np.full((2, 400), 250.0)
     hazard[1] = 0.0
@@ -315,8 +315,8 @@ def test_renewal_survival_of_a_constant_hazard_by_hand():
     ("hidden_hazard_hz", 2e4, "hidden_hazard_hz x dt must lie in"),
 ])
 def test_bad_spiking_cells_fail_in_one_line(batch, field, value, message):
-    from neurosim.circuits.gsemm_brian2 import SpikingGSEMM
-    from neurosim.protocol import ParameterError
+    from neurosim.circuits.gsemm.spiking import SpikingGSEMM
+    from neurosim.errors import ParameterError
 
     with pytest.raises(ParameterError, match=message):
         SpikingGSEMM(**{field: value}).check(batch[0], 0.01)
@@ -325,7 +325,7 @@ def test_bad_spiking_cells_fail_in_one_line(batch, field, value, message):
 def test_spike_times_from_last_spike_samples():
     """Samples of lastspike (s) taken at least once per refractory period: every new value
     >= 0 is one spike; values before t = 0 (the stationary start) are none."""
-    from neurosim.circuits.gsemm_brian2 import spike_times
+    from neurosim.circuits.gsemm.spiking import spike_times
 
     samples = np.array([[-1e4, -1e4, 0.003, 0.003, 0.011], [0.0, 0.0, 0.0, 0.005, 0.005]])
     times, cells = spike_times(samples, offset=10)
@@ -338,8 +338,8 @@ def test_cells_start_in_their_stationary_state():
     fraction is r t_ref (renewal theory); a population started at these ages fires at its
     stationary rate r from t = 0 (within 10% over the first 5 ms), where cells all relaxed and
     ready to fire start with a volley (hazard 125 e**2 = 924 Hz)."""
-    from neurosim.circuits.gsemm_brian2 import (SpikingGSEMM, relaxed_potential,
-                                                renewal_survival, stationary_ages)
+    from neurosim.circuits.gsemm.spiking import (SpikingGSEMM, relaxed_potential,
+                                                 renewal_survival, stationary_ages)
 
     model = SpikingGSEMM()
     cell = model.feature_cell

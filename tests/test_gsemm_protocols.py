@@ -7,7 +7,8 @@ import pytest
 
 from neurosim.cli import main
 from neurosim.experiment import run_protocol
-from neurosim.protocol import ParameterError, get_protocol
+from neurosim.errors import ParameterError
+from neurosim.protocol import get_protocol
 from neurosim.protocols.gsemm_capacity import PROTOCOL as CAPACITY
 from neurosim.protocols.gsemm_capacity import alpha_c_grid, capacities, summarize
 

@@ -1,4 +1,4 @@
-"""Spiking separations and the spiking two-layer Hopfield network (circuits/kernel_spiking.py),
+"""Spiking separations and the spiking two-layer Hopfield network (circuits/kernel/spiking.py, circuits/modern_hopfield/spiking.py),
 driven through their protocols' spiking backends.  One circuit shape (d = 40, 8 memory cells,
 16 trials x 16 windows, 60 ms read phase) is built once and shared by the runs below."""
 from __future__ import annotations
@@ -9,11 +9,12 @@ import sys
 import numpy as np
 import pytest
 
-from neurosim.circuits.kernel_spiking import SpikingKernelMemory, SpikingTwoLayerHopfield
+from neurosim.circuits.kernel.spiking import SpikingKernelMemory
+from neurosim.circuits.modern_hopfield.spiking import SpikingTwoLayerHopfield
 from neurosim.events import sign_accuracy
 from neurosim.experiment import run_protocol
-from neurosim.patterns import recall_stream
-from neurosim.protocol import ParameterError
+from neurosim.memory.patterns import recall_stream
+from neurosim.errors import ParameterError
 
 pytestmark = pytest.mark.spiking
 
@@ -89,7 +90,7 @@ def test_spiking_two_layer_network_completes_flipped_cues(tmp_path):
 def test_two_layer_feature_state_is_the_sign_of_the_counts(assert_dale_and_units):
     """The readout is the sign of the ON - OFF counts: values in {-1, 0, 1}; the circuit
     obeys Dale's law with units."""
-    from neurosim import devices
+    from neurosim.spiking import devices
 
     stream = recall_stream(np.random.default_rng(1), np.full(16, 2), 40, occlusion=0.3)
     y = SpikingTwoLayerHopfield(8, seed=3).run(stream)
@@ -101,7 +102,7 @@ def test_two_layer_feature_state_is_the_sign_of_the_counts(assert_dale_and_units
 
 @pytest.mark.parametrize("separation", ["softmax", "threshold"])
 def test_spiking_separations_obey_dale_with_units(separation, assert_dale_and_units):
-    from neurosim import devices
+    from neurosim.spiking import devices
 
     stream = recall_stream(np.random.default_rng(2), np.full(16, 4), 40, occlusion=0.6)
     memory = SpikingKernelMemory(8, separation, seed=1)

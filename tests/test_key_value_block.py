@@ -3,10 +3,10 @@ step-by-step write (eq. 9-11)."""
 import numpy as np
 import pytest
 
-from neurosim.circuits.key_value import KeyValueMemory
+from neurosim.circuits.key_value.rate import KeyValueMemory
 from neurosim.events import EventStream
-from neurosim.gates import make_gates
-from neurosim.patterns import random_patterns
+from neurosim.memory.gates import make_gates
+from neurosim.memory.patterns import random_patterns
 
 
 def stepwise(memory, state, x, y, q, gate):

@@ -4,17 +4,17 @@ fixed points."""
 import numpy as np
 import pytest
 
-from neurosim.circuits.gradient_dual import output_gradient, train_linear_layer
-from neurosim.circuits.kernel_memory import (CorrelationMatrixMemory, KernelMemory, Separation,
-                                             feature_map, run_separations, similarity)
-from neurosim.circuits.learned_kv import Adam, LearnedKeyValueMemory, train
-from neurosim.circuits.scaffold import (ScaffoldMemory, grid_codes, module_winner_take_all,
-                                        pseudo_inverse_solve)
-from neurosim.circuits.two_task_mlp import TwoTaskMLP
-from neurosim.datasets import load_images, read_idx
+from neurosim.circuits.gradient.dual import output_gradient, train_linear_layer
+from neurosim.circuits.kernel.rate import (CorrelationMatrixMemory, KernelMemory, Separation,
+                                           feature_map, run_separations, similarity)
+from neurosim.circuits.kernel.learned import Adam, LearnedKeyValueMemory, train
+from neurosim.circuits.scaffold.rate import (ScaffoldMemory, grid_codes, module_winner_take_all,
+                                             pseudo_inverse_solve)
+from neurosim.circuits.gradient.two_task_mlp import TwoTaskMLP
+from neurosim.protocols.analysis.datasets import load_images, read_idx
 from neurosim.events import EventStream
-from neurosim.patterns import recall_stream
-from neurosim.rsa import category_rdm, compare_rdms, rdm
+from neurosim.memory.patterns import recall_stream
+from neurosim.protocols.analysis.rsa import category_rdm, compare_rdms, rdm
 
 KEYS = np.array([[[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]])      # (1, 3, 2)
 VALUES = np.array([[[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]]])

@@ -11,16 +11,15 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="meta-learning needs the torch extra")
 
-from neurosim.circuits.key_value import KeyValueMemory  # noqa: E402
-from neurosim.circuits.key_value_torch import TorchKeyValueMemory  # noqa: E402
+from neurosim.circuits.key_value.rate import KeyValueMemory  # noqa: E402
+from neurosim.circuits.key_value.torch import TorchKeyValueMemory  # noqa: E402
 from neurosim.events import sign_accuracy  # noqa: E402
-from neurosim.gates import make_gates  # noqa: E402
-from neurosim.metalearn import (PAPER_NAMES, BenchmarkTask, key_post_share,  # noqa: E402
-                                load_learned_rules, memory_from_parameters,
-                                parameters_from_rules, recall_loss, rules_from_parameters,
-                                train_rules)
-from neurosim.patterns import recall_stream  # noqa: E402
-from neurosim.plasticity import ThreeFactorRule, hebbian_rule, pre_only_rule  # noqa: E402
+from neurosim.memory.gates import make_gates  # noqa: E402
+from neurosim.circuits.key_value.metalearn import (  # noqa: E402
+    PAPER_NAMES, BenchmarkTask, key_post_share, load_learned_rules, memory_from_parameters,
+    parameters_from_rules, recall_loss, rules_from_parameters, train_rules)
+from neurosim.memory.patterns import recall_stream  # noqa: E402
+from neurosim.memory.plasticity import ThreeFactorRule, hebbian_rule, pre_only_rule  # noqa: E402
 
 FULL = os.environ.get("NEUROSIM_FULL") == "1"
 LEARNED_LIKE = (ThreeFactorRule(rate=0.7, pre_slope=1.2, pre_offset=0.1, post_slope=-0.3,
@@ -164,7 +163,7 @@ def test_learned_rules_load_from_a_summary_into_the_rate_circuit(tmp_path):
 
 def test_cma_es_path_reduces_the_loss_and_keeps_the_rule_valid():
     pytest.importorskip("cma", reason="the CMA-ES path needs the cma extra")
-    from neurosim.metalearn import evolve_rules
+    from neurosim.circuits.key_value.metalearn import evolve_rules
 
     task = BenchmarkTask(N=8, d=8, T_min=4, T_max=16)
     result = evolve_rules(task, np.random.default_rng(0), seeds=1, steps=30, batch=8,

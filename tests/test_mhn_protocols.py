@@ -10,7 +10,7 @@ import pytest
 
 from neurosim.cli import main
 from neurosim.experiment import run_protocol
-from neurosim.protocol import ParameterError
+from neurosim.errors import ParameterError
 from neurosim.protocols import generative_consolidation
 from neurosim.protocols.mhn_retrieval import retrieval_stream
 

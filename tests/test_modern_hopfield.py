@@ -5,11 +5,11 @@ extreme inverse temperatures."""
 import numpy as np
 import pytest
 
-from neurosim.circuits.modern_hopfield import (DenseAssociativeMemory, ModernHopfield,
-                                               OneShotMemory, masked_softmax, overlaps)
-from neurosim.circuits.two_layer_hopfield import TwoLayerHopfield
+from neurosim.circuits.modern_hopfield.rate import (DenseAssociativeMemory, ModernHopfield,
+                                                    OneShotMemory, masked_softmax, overlaps)
+from neurosim.circuits.modern_hopfield.two_layer import TwoLayerHopfield
 from neurosim.events import EventStream
-from neurosim.patterns import random_patterns
+from neurosim.memory.patterns import random_patterns
 
 
 def stored(patterns):

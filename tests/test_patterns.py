@@ -4,8 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurosim.events import blocks
-from neurosim.patterns import (continual_stream, correlated_patterns, occlude, recall_stream,
-                               sequence_stream)
+from neurosim.memory.patterns import (continual_stream, correlated_patterns, occlude, recall_stream,
+                                      sequence_stream)
 
 
 def test_occlude_sets_exact_fraction_to_zero():

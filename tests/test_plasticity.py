@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from neurosim.gates import gate_probability, make_gates, random_gates, sequential_gates
-from neurosim.plasticity import gated_update, learning_rate, passive_update, update_stability
+from neurosim.memory.gates import gate_probability, make_gates, random_gates, sequential_gates
+from neurosim.memory.plasticity import gated_update, learning_rate, passive_update, update_stability
 
 K0 = np.array([[[1.0, -1, 1], [0, 0, 0], [1, 1, 1]]])
 X = np.array([[1.0, 1, -1]])
@@ -118,7 +118,7 @@ def test_gate_probability_per_N_and_errors():
 # --------------------------------------------------------------- the declared rule (eq. 12-16)
 def test_rule_target_linear_transfers_eq14():
     """Delta_ij = (a_g post_i + b_g)(a_f pre_j + b_f), by hand for a 2 x 3 case."""
-    from neurosim.plasticity import ThreeFactorRule
+    from neurosim.memory.plasticity import ThreeFactorRule
 
     rule = ThreeFactorRule(pre_slope=0.5, pre_offset=0.2, post_slope=0.3, post_offset=1.0)
     pre, post = np.array([[1.0, -1.0, 0.0]]), np.array([[2.0, -1.0]])
@@ -128,7 +128,7 @@ def test_rule_target_linear_transfers_eq14():
 
 def test_rule_gated_update_eq15_with_rate_scale_eq12():
     """eta = rate q gamma = 0.5 on neuron 1 only: row 1 moves half-way to g f^T."""
-    from neurosim.plasticity import ThreeFactorRule
+    from neurosim.memory.plasticity import ThreeFactorRule
 
     rule = ThreeFactorRule(rate=0.5, pre_slope=1.0, pre_offset=0.0, post_slope=0.0,
                            post_offset=2.0)
@@ -141,7 +141,7 @@ def test_rule_gated_update_eq15_with_rate_scale_eq12():
 
 def test_rule_passive_update_eq16():
     """V <- lambda V + q rate g(y) f(h)^T for every synapse; q = 0 leaves V alone."""
-    from neurosim.plasticity import hebbian_rule
+    from neurosim.memory.plasticity import hebbian_rule
 
     rule = hebbian_rule(passive=True, decay=0.5, rate=0.25)
     V = np.ones((1, 2, 3))
@@ -153,7 +153,7 @@ def test_rule_passive_update_eq16():
 
 def test_hand_designed_rules_are_special_cases():
     """pre-only key rule = eq. 9, Hebbian value rule = eq. 11, slot rule sets the column to y."""
-    from neurosim.plasticity import hebbian_rule, pre_only_rule, slot_rule
+    from neurosim.memory.plasticity import hebbian_rule, pre_only_rule, slot_rule
 
     eta = np.array([[0, 1.0, 0]])
     K_rule, K_ref = K0.copy(), K0.copy()
@@ -172,7 +172,7 @@ def test_hand_designed_rules_are_special_cases():
 
 
 def test_rule_refuses_missing_activity_and_bad_parameters():
-    from neurosim.plasticity import ThreeFactorRule, hebbian_rule
+    from neurosim.memory.plasticity import ThreeFactorRule, hebbian_rule
 
     with pytest.raises(ValueError, match="not given"):
         hebbian_rule().target(None, np.ones((1, 2)))
@@ -183,7 +183,7 @@ def test_rule_refuses_missing_activity_and_bad_parameters():
 
 
 def test_rule_from_dict_reads_back_as_dict():
-    from neurosim.plasticity import ThreeFactorRule, hebbian_rule
+    from neurosim.memory.plasticity import ThreeFactorRule, hebbian_rule
 
     rule = hebbian_rule(passive=True, decay=0.9, rate=0.5)
     assert ThreeFactorRule.from_dict(rule.as_dict()) == rule

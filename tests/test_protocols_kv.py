@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from neurosim.experiment import run_protocol
-from neurosim.protocol import ParameterError
+from neurosim.errors import ParameterError
 from neurosim.protocols import capacity
 
 FULL = os.environ.get("NEUROSIM_FULL") == "1"

@@ -14,14 +14,14 @@ import sys
 import numpy as np
 import pytest
 
-from neurosim import devices
-from neurosim.circuits.key_value import KeyValueMemory
-from neurosim.circuits.hopfield_spiking import HopfieldCircuit, SpikingHopfield
-from neurosim.circuits.kv_spiking import KVCircuit, SpikingKeyValueMemory
-from neurosim.circuits.spiking_windows import padded, padded_steps
+from neurosim.spiking import devices
+from neurosim.circuits.key_value.rate import KeyValueMemory
+from neurosim.circuits.hopfield.spiking import HopfieldCircuit, SpikingHopfield
+from neurosim.circuits.key_value.spiking import KVCircuit, SpikingKeyValueMemory
+from neurosim.spiking.windows import padded, padded_steps
 from neurosim.events import EventStream, sign_accuracy
-from neurosim.gates import sequential_gates
-from neurosim.patterns import random_patterns, recall_stream, sequence_stream
+from neurosim.memory.gates import sequential_gates
+from neurosim.memory.patterns import random_patterns, recall_stream, sequence_stream
 
 pytestmark = pytest.mark.spiking
 
@@ -211,9 +211,9 @@ def test_noise_seed_reaches_the_binary_and_reruns_do_not_rebuild():
 SAME_SHAPE_SCRIPT = """
 import sys
 import numpy as np
-from neurosim.circuits.kv_spiking import SpikingKeyValueMemory
-from neurosim.gates import sequential_gates
-from neurosim.patterns import recall_stream
+from neurosim.circuits.key_value.spiking import SpikingKeyValueMemory
+from neurosim.memory.gates import sequential_gates
+from neurosim.memory.patterns import recall_stream
 stream = recall_stream(np.random.default_rng(5), np.array([3, 5, 7, 8]), {d})
 stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, {d}))
 runs = [SpikingKeyValueMemory({d}, device="cpp_standalone", seed=1).run(stream) for _ in range(3)]
@@ -387,8 +387,8 @@ def released_integrals(modulator, release_ms: float, trials: int) -> np.ndarray:
     rate (q = 1) for ``release_ms`` and return each trial's integral of M over time (ms): the
     factor by which a store of the passive rule changes the weights."""
     import brian2
-    from neurosim.blocks import SpikeSource, neuron_group
-    from neurosim.circuits.spiking_wiring import fixed_synapses
+    from neurosim.spiking.blocks import SpikeSource, neuron_group
+    from neurosim.spiking.wiring import fixed_synapses
 
     devices.use_runtime()
     brian2.prefs.codegen.target = "numpy"
@@ -417,8 +417,8 @@ def test_hopfield_stores_every_pattern_with_about_the_same_strength():
 
 
 def test_unknown_spiking_model_is_a_parameter_error():
-    from neurosim.circuits.spiking_runner import build_spiking_model
-    from neurosim.protocol import ParameterError
+    from neurosim.protocols._spiking import build_spiking_model
+    from neurosim.errors import ParameterError
 
     with pytest.raises(ParameterError, match="not available on spiking"):
         build_spiking_model({"model": "gsemm", "N": 4}, "cpp_standalone")

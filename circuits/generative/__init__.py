@@ -1,0 +1,1 @@
+"""The neocortical generative network of Spens & Burgess (supplement A.2.1): ``vae``."""
