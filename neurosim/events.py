@@ -95,6 +95,7 @@ def blocks(stream: EventStream):
     """Split the steps into maximal blocks a circuit can process at once.
 
     Yields ``(start, stop, kind)`` with kind
+
     - "read": no plasticity (q = 0 in every trial) and no feedback: all the
       block's readouts can be computed in parallel;
     - "write": plasticity but no scored readout and no feedback: readouts are

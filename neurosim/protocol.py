@@ -119,23 +119,23 @@ class RunContext:
 class Protocol:
     """A benchmark: parameters, a per-point run, a summary and a figure.
 
-    run_point(point, seed_sequence, context) -> list of record dicts (metrics
-        and inner coordinates such as T or seed); the engine adds the point's
-        parameters and the backend to every record.
-    canonical(point) -> the point with the parameters it does not use set to None.
-    paper: headline values the paper reports (same keys as the headline); the
-        summary lists them with the measured difference. notes: known gaps.
-    shared_streams: parameters whose values are compared on the same streams
-        (left out of the point's seed, like the backend).
-    estimate(point) -> Estimate of the point's memory and run time, checked
-        before anything runs; None (the default): unknown, not checked (a
-        MemoryError while running is still reported as one line).
-    requires: modules the protocol imports (an optional extra); ``extra`` names
-        the extra that installs them. Checked before anything runs.
-    summarize(frame, params) -> flat dict of headline numbers.
-    plot(frame, params) -> matplotlib Figure.
-    metric, compare_on: what ``neurosim compare`` sets side by side (the metric,
-        averaged over seeds, at each point and each value of compare_on).
+    - ``run_point(point, seed_sequence, context)`` -> list of record dicts (metrics and inner
+      coordinates such as T or seed); the engine adds the point's parameters and the backend
+      to every record.
+    - ``canonical(point)`` -> the point with the parameters it does not use set to None.
+    - ``paper``: headline values the paper reports (same keys as the headline); the summary
+      lists them with the measured difference. ``notes``: known gaps.
+    - ``shared_streams``: parameters whose values are compared on the same streams (left out
+      of the point's seed, like the backend).
+    - ``estimate(point)`` -> Estimate of the point's memory and run time, checked before
+      anything runs; None (the default): unknown, not checked (a MemoryError while running is
+      still reported as one line).
+    - ``requires``: modules the protocol imports (an optional extra); ``extra`` names the
+      extra that installs them. Checked before anything runs.
+    - ``summarize(frame, params)`` -> flat dict of headline numbers.
+    - ``plot(frame, params)`` -> matplotlib Figure.
+    - ``metric``, ``compare_on``: what ``neurosim compare`` sets side by side (the metric,
+      averaged over seeds, at each point and each value of compare_on).
     """
 
     name: str

@@ -107,7 +107,7 @@ PARAMS = {
     "T_f": Param(1.0, float, "feature timescale", positive),
     "T_d": Param(20.0, float, "delay timescale", positive),
     "dt": Param(0.1, float, "RK4 step; paper 0.01 (same capacities at 0.01 / 0.05 / 0.1, see "
-                "README); Brian2 backends use min(dt, 0.01)", positive),
+                "docs/papers/gsemm.md); Brian2 backends use min(dt, 0.01)", positive),
     "cycles": Param(3, int, "error-free cycles needed for success", _int_positive),
     "min_dwell": Param(MIN_DWELL, float, "time a memory must stay dominant before its visit "
                        "counts (shorter leads inside a switch are ignored)", non_negative),

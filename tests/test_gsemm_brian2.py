@@ -271,7 +271,7 @@ def test_feature_cells_fire_at_their_renewal_rate(tau_m_ms, by_hand):
     theory gives the tanh code (1 +- tanh V_f) / (2 t_ref) = 91.4 / 62.5 / 33.6 Hz to within
     1% and Brian2's cells fire it within the count noise (measured 91.2 / 62.5 / 33.8 Hz); a
     5 ms membrane is still recovering from the reset and fires more than 5% slower (measured
-    75.6 / 53.4 / 31.0 Hz: relative refractoriness; README, GSEMM)."""
+    75.6 / 53.4 / 31.0 Hz: relative refractoriness; docs/papers/gsemm.md)."""
     drives = np.array([0.5, 0.0, -0.5])
     counts = _feature_population(np.repeat(drives, 200), membrane_ms=tau_m_ms)
     rates = counts[:, 100:].sum(axis=1).reshape(3, 200).mean(axis=1) / 1.9

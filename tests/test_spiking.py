@@ -27,7 +27,7 @@ pytestmark = pytest.mark.spiking
 
 D = 16
 # Stated tolerance of the small agreement test: mean accuracy over the batch (the spiking
-# circuit's measured gap at this size is below it; see the README for d = N = 40).
+# circuit's measured gap at this size is below it; see docs/spiking.md for d = N = 40).
 AGREEMENT_TOLERANCE = 0.12
 
 

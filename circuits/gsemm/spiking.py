@@ -52,7 +52,7 @@ stationary rate follows renewal theory (:func:`renewal_survival`, tested against
   pool: the pooled rate difference at saturation is r_f = 40 / 8 ms = 50 per time unit).
   tau_m = 2 ms (both layers) is at the short end of a cortical cell's effective time constant
   in the high-conductance state (a few ms; Destexhe, Rudolph & Pare 2003). A membrane adds a lag to
-  every pathway: on the README's default point (degree 1, three noise seeds each) sequence
+  every pathway: on the documented default point (docs/papers/gsemm.md) (degree 1, three noise seeds each) sequence
   agreement was 0.47 / 0.44 / 0.37 at tau_m = 1 / 2 / 5 ms, so 1-2 ms cost nothing beyond
   the run-to-run spread (+-0.05) and 5 ms does.
 - fast pathway (eq. 9, sqrt(a_s) Xi^T tanh V_f): ON (OFF) spikes add +Xi_ij (-Xi_ij) g_unit /
@@ -62,7 +62,7 @@ stationary rate follows renewal theory (:func:`renewal_survival`, tested against
   T_h -> 0). tau_u = 0.8 = 8 ms, not shorter: V_f runs far outside tanh's range (|V_f| ~ 10^3
   at degree 2), so a unit's flip turns all its silent, non-refractory cells on at once, and
   this volley is about t_ref / tau_u times the steady drive; at tau_u = 2 ms it lifted a
-  competing memory past the hidden cells' rate bound (README, GSEMM section).
+  competing memory past the hidden cells' rate bound (docs/papers/gsemm.md).
 - delayed pathway (eq. 1-2, a_c Phi^T Xi^T V_d): eq. 2 is the exponential kernel
   k(x) = exp(-x/T_d)/T_d. Each feature cell reaches hidden unit j through one synapse of
   weight +-(Xi Phi)_ij g_unit / (r_f tau_s) whose transmission delay (Brian2
@@ -98,7 +98,7 @@ stationary rate follows renewal theory (:func:`renewal_survival`, tested against
   hazard (0.8% at a_s = 1, a_c = 1.5, n = 4), and if no hidden spike comes before V_f decays
   (T_f) the cue is lost; more ``hidden_cells`` fix that. Clipping at the larger term of eq. 9
   instead (N_f max(sqrt(a_s), a_c c)) weakened the retrieved memory and made transitions come
-  earlier (README setting, Poisson twin: sequence agreement 0.48 instead of 0.73-0.82).
+  earlier (docs/papers/gsemm.md setting, Poisson twin: sequence agreement 0.48 instead of 0.73-0.82).
 - hidden -> feature (eq. 10, sqrt(a_s) Xi sigma_h): each ON (OFF) spike adds
   +-sqrt(a_s) Xi_ij S g_unit / (r_h T_f) to feature unit i's ON pool and the mirror image to
   its OFF pool (split by sign;

@@ -100,7 +100,7 @@ class HopfieldCircuit(CircuitSettings):
     Four cells per unit and sign with t_ref 7 ms keep every cell under 150 Hz (a 143 Hz
     ceiling) at the accuracy of one cell with t_ref 4 ms; the rate code's reference
     (``unit_rate_ref_hz``) scales with the ceiling (0.4 of it), so a store writes weights of
-    the same size (README: the measured resolution curve)."""
+    the same size (docs/spiking.md: the measured resolution curve)."""
 
     windows: Windows = Windows(read_ms=100.0, settle_ms=20.0, store_ms=60.0)
     cue_ms: float = 100.0

@@ -1,11 +1,12 @@
 """The three-factor plasticity rule (Tyulmankov et al. 2021), written once.
 
-Learning rate of synapse (i, j) onto hidden neuron i:
+Learning rate of synapse (i, j) onto hidden neuron i; gated update with rapid decay ("active"
+decay, eq. 9 and 11); passive decay variant (eq. 13, 16), decay lambda on every stored step::
+
     eta_t,i = (1 - S_t,ij) q_t gamma_t,i                       (eq. 8, 17)
-Gated update with rapid decay ("active" decay, eq. 9 and 11):
-    W_t+1 = (1 - eta) . W_t + eta . Delta_t
-Passive decay variant (eq. 13, 16), decay lambda on every stored step:
+    W_t+1 = (1 - eta) . W_t + eta . Delta_t                    (eq. 9, 11)
     lambda_t = (1 - q_t) + q_t lambda,   W_t+1 = lambda_t W_t + q_t eta~ Delta_t
+
 Metaplastic stability (eq. 17): S_t+1 = 1 wherever eta_t > 1 (a flashbulb
 store), which then blocks every later update of that synapse.
 
@@ -71,9 +72,11 @@ RULE_DECAYS = ("gated", "passive")
 class ThreeFactorRule:
     """One three-factor plasticity rule, declared once (Tyulmankov et al. 2021, eq. 8-17).
 
-    Target of the update, pre-times-post with linear transfer functions (eq. 14-16):
+    Target of the update, pre-times-post with linear transfer functions (eq. 14-16)::
+
         Delta_ij = g(post_i) f(pre_j),   f(u) = pre_slope u + pre_offset,
                                          g(v) = post_slope v + post_offset
+
     ``decay="gated"`` (eq. 9, 11, 15): learning rate eta = rate q gamma (1 - S)
     (eq. 8, 12, 17), W <- (1 - min(eta, 1)) W + min(eta, 1) Delta on the gated
     hidden neurons only.  ``decay="passive"`` (eq. 13, 16): every synapse decays

@@ -179,11 +179,12 @@ class AdEx(LIF):
 @dataclass(frozen=True)
 class Pyramidal(LIF):
     """Two-compartment pyramidal neuron: LIF soma ``v`` and apical dendrite ``v_d`` with a
-    plateau potential (the local third factor).
+    plateau potential (the local third factor)::
 
-    Dendrite: C_d dv_d/dt = g_Ld (E_L - v_d) + g_c (v - v_d) + g_d (E_e - v_d)
-                            + g_plateau plateau (E_plateau - v_d)
-    Soma:     C dv/dt = g_L (E_L - v) + g_c (v_d - v) + g_e (E_e - v) + g_i (E_i - v) + I_ext
+        Dendrite: C_d dv_d/dt = g_Ld (E_L - v_d) + g_c (v - v_d) + g_d (E_e - v_d)
+                                + g_plateau plateau (E_plateau - v_d)
+        Soma:     C dv/dt = g_L (E_L - v) + g_c (v_d - v) + g_e (E_e - v) + g_i (E_i - v) + I_ext
+
     Plateau onset when v_d > V_plateau (outside the dendrite's refractory period); it lasts
     ``plateau_ms``.  The plastic synapses it gates convert every ``plasticity_step_ms`` of a
     plateau (a multiple of the time step; the namespace's ``plasticity_dt``)."""
