@@ -135,7 +135,7 @@ def model_label(frame: pd.DataFrame) -> pd.Series:
     """kv-sequential, kv-random (kv-random-p4/N where p is not the paper's
     0.1), tvt, hopfield, bam; with -exact for exact occlusion (the paper's
     code, and the default, occlude each entry with a probability)."""
-    gate = frame["gate"].fillna("") if "gate" in frame else ""
+    gate = frame["gate"].astype(object).fillna("") if "gate" in frame else ""
     label = frame["model"] + np.where(gate != "", "-" + gate.astype(str), "")
     if "p" in frame:
         label = label + frame["p"].map(_p_suffix)

@@ -275,8 +275,8 @@ def plot(frame, values: dict):
         dist.scatter(d + jitter.uniform(-0.2, 0.2, len(caps_d)), caps_d, s=12, color="k",
                      alpha=0.5, zorder=3)
     q25, q50, q75 = (np.array([np.percentile(c, p) for c in data]) for p in (25, 50, 75))
-    dist.errorbar(degrees, q50, yerr=[q50 - q25, q75 - q50], fmt="s", color="tab:red",
-                  capsize=4, label="median, quartiles", zorder=4)
+    dist.errorbar(degrees, q50, yerr=np.vstack([q50 - q25, q75 - q50]), fmt="s",
+                  color="tab:red", capsize=4, label="median, quartiles", zorder=4)
     dist.plot(degrees, [c.mean() for c in data], "b-o", ms=4, label="mean")
     dist.axhline(BASELINE, color="k", lw=1, label=f"paper: degree 1 stores {BASELINE}")
     dist.xaxis.set_major_locator(FixedLocator(degrees))

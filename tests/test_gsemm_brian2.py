@@ -1,4 +1,4 @@
-"""GSEMM Brian2 realizations (circuits/gsemm_brian2.py) against the numpy RK4, cpp_standalone.
+"""GSEMM Brian2 realizations (circuits/gsemm/spiking.py) against the numpy RK4, cpp_standalone.
 
 Two small cpp_standalone builds (~20-40 s each cold): the continuous equations and the spiking
 twin (one cached build, three noise seeds), both on a batch of 2 networks replaying a 4-memory

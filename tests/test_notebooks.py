@@ -38,8 +38,11 @@ def test_memoria_notebook_runs():
 
 
 @pytest.mark.spiking
-def test_spiking_vs_rate_notebook_runs(tmp_path):
-    """Its kernel inherits NEUROSIM_BUILD_DIR (conftest): the tests' builds are reused."""
+def test_spiking_vs_rate_notebook_runs(tmp_path, monkeypatch):
+    """Its kernel inherits NEUROSIM_BUILD_DIR (conftest): the tests' builds are reused.  It runs
+    at CI size (NEUROSIM_NOTEBOOK_QUICK: the first value of each resolution sweep, 6 circuit
+    shapes instead of 8); the committed outputs are the full sweeps."""
+    monkeypatch.setenv("NEUROSIM_NOTEBOOK_QUICK", "1")
     text = executed_text("spiking_vs_rate.ipynb", cwd=tmp_path)
     assert "largest gap:" in text
     assert "input cells per dimension -> mean gap: {4:" in text

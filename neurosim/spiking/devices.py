@@ -119,51 +119,72 @@ class Build:
 
 
 class BuildCache:
-    """One active standalone build per process (Brian2 has one global device).
+    """The standalone builds of a process, one per shape, each on its own Brian2 device.
 
-    ``get(kind, device, shape, builder)`` returns the build for ``shape``,
-    building it if the active build has another shape (or the device was reset
-    by someone else, e.g. a test fixture). ``builder(shape)`` must create the
-    Brian2 objects with placeholder TimedArrays of the final shape and return a
-    dict of the objects the caller needs, the ``brian2.Network`` under ``net``;
-    the cache adds the noise seed and runs it for ``shape["duration_ms"]``."""
+    ``get(kind, device, shape, builder)`` returns the build for ``shape``, building it the first
+    time; a shape built before is made the active device again, not rebuilt, so a sweep or a
+    test session that alternates shapes compiles each once (Brian2 has one *active* device, but
+    a built project keeps working on its own ``CPPStandaloneDevice`` instance: its variables
+    read their values from the device they were created on).  ``builder(shape)`` must create
+    the Brian2 objects with placeholder TimedArrays of the final shape and return a dict of the
+    objects the caller needs, the ``brian2.Network`` under ``net``; the cache adds the noise
+    seed and runs it for ``shape["duration_ms"]``.  A build whose device was reinitialized by
+    someone else (e.g. a test fixture) is built again."""
 
     def __init__(self):
         self.active: Build | None = None
+        self.by_key: dict[str, Build] = {}
         self.builds = 0
         self.notices = True
 
-    def valid(self, build: Build) -> bool:
-        from brian2 import get_device
+    @staticmethod
+    def valid(build: Build) -> bool:
+        project = getattr(build.device, "project_dir", None)
+        return project is not None and os.path.abspath(project) == os.path.abspath(build.directory)
 
-        current = get_device()
-        return (current is build.device and getattr(current, "project_dir", None) is not None
-                and os.path.abspath(current.project_dir) == os.path.abspath(build.directory))
+    def owns(self, device) -> bool:
+        """Whether ``device`` is the device of one of the cached builds."""
+        return any(build.device is device for build in self.by_key.values())
 
     def get(self, kind: str, device_name: str, shape: dict, builder: Callable[[dict], dict]) -> Build:
+        from brian2 import get_device, ms, set_device
+
         key = shape_key(kind, device_name, shape)
-        if self.active is not None and self.active.key == key and self.valid(self.active):
-            return self.active
+        build = self.by_key.get(key)
+        if build is not None and self.valid(build):
+            if get_device() is not build.device:
+                set_device(build.device, build_on_run=False)
+                build.device.defaultclock.dt = shape["dt_ms"] * ms
+            self.active = build
+            return build
         directory = build_root() / key
         with shape_lock(directory):
-            return self._build(kind, key, device_name, directory, shape, builder)
+            self.active = self.by_key[key] = self._build(kind, key, device_name, directory,
+                                                         shape, builder)
+        return self.active
+
+    def clear(self) -> None:
+        self.active = None
+        self.by_key.clear()
 
     def _build(self, kind: str, key: str, device_name: str, directory: Path, shape: dict,
                builder: Callable[[dict], dict]) -> Build:
-        """Generate and compile ``shape``'s project in ``directory`` (under its lock)."""
+        """Generate and compile ``shape``'s project in ``directory`` (under its lock), on a
+        device instance of its own."""
         import brian2
-        from brian2 import device, set_device
+        from brian2 import set_device
 
         started = time.perf_counter()
-        device.reinit()
-        device.activate()
         if device_name == "cuda":
             require_cuda()
             import brian2cuda  # noqa: F401
 
+            brian2.device.reinit()
             set_device("cuda_standalone", directory=str(directory), build_on_run=False)
         else:
-            set_device("cpp_standalone", directory=str(directory), build_on_run=False)
+            from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+            set_device(CPPStandaloneDevice(), directory=str(directory), build_on_run=False)
             standalone_preferences()
         brian2.defaultclock.dt = shape["dt_ms"] * brian2.ms
         if self.notices:
@@ -179,10 +200,9 @@ class BuildCache:
         current = brian2.get_device()
         current.build(directory=str(directory), compile=True, run=False,
                       with_output=False)
-        self.active = Build(key, device_name, directory, objects, current,
-                            time.perf_counter() - started)
         self.builds += 1
-        return self.active
+        return Build(key, device_name, directory, objects, current,
+                     time.perf_counter() - started)
 
     def run(self, build: Build, run_args: dict) -> None:
         """Run the compiled binary with new TimedArray/variable values, in a
@@ -288,12 +308,14 @@ def seed_args(objects: dict, seed: int) -> dict:
 
 
 def use_runtime() -> str:
-    """Switch Brian2 to the runtime device (resetting a standalone device) and
-    pick the code target; returns the target name."""
+    """Switch Brian2 to the runtime device and pick the code target; returns the target name.
+    A standalone device in use is reinitialized, unless it holds a cached build (which stays
+    usable)."""
     from brian2 import get_device, prefs, set_device
 
     if get_device().__class__.__name__ != "RuntimeDevice":
-        get_device().reinit()
+        if not CACHE.owns(get_device()):
+            get_device().reinit()
         set_device("runtime")
     target = runtime_target()
     prefs.codegen.target = target
@@ -301,12 +323,14 @@ def use_runtime() -> str:
 
 
 def reset() -> None:
-    """Forget the active build and return Brian2 to the runtime device (tests)."""
-    from brian2 import device, set_device
+    """Return Brian2 to a fresh runtime device (tests).  The cached standalone builds stay
+    built: each has its own device, which this leaves alone."""
+    from brian2 import device, get_device, set_device
 
     CACHE.active = None
-    device.reinit()
-    device.activate()
+    if not CACHE.owns(get_device()):
+        device.reinit()
+        device.activate()
     set_device("runtime")
 
 
