@@ -4,17 +4,25 @@ import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One compute thread per pytest-xdist worker (torch and BLAS would each start one per
+    # core: two workers on two cores ran the torch tests twice as slowly).
+    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
 
 
 @pytest.fixture(scope="session", autouse=True)
 def build_dir(tmp_path_factory):
-    """One Brian2 build folder for the whole session (tests and notebook kernels), so every
-    circuit shape is compiled once; an existing NEUROSIM_BUILD_DIR (a CI cache) is kept."""
+    """One Brian2 build folder for the whole session (tests, notebook kernels and, under
+    pytest-xdist, every worker: a shape's lock makes processes take turns), so every circuit
+    shape is compiled once; an existing NEUROSIM_BUILD_DIR (a CI cache) is kept."""
     from neurosim.spiking import devices
 
     previous = os.environ.get("NEUROSIM_BUILD_DIR")
-    path = os.environ.setdefault("NEUROSIM_BUILD_DIR",
-                                 str(tmp_path_factory.mktemp("brian2_builds")))
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "brian2_builds"
+    shared.mkdir(exist_ok=True)
+    path = os.environ.setdefault("NEUROSIM_BUILD_DIR", str(shared))
     yield path
     devices.reset()
     if previous is None:
@@ -37,3 +45,10 @@ def assert_dale_and_units():
                 assert get_dimensions(obj.variables["v"]) == volt.dim, obj.name
         return signs
     return check
+
+
+def pytest_collection_modifyitems(items):
+    """The spiking tests (the Brian2 builds, the longest files) first: pytest-xdist hands out
+    files in this order, so the workers end together instead of one finishing a long file
+    alone."""
+    items.sort(key=lambda item: item.get_closest_marker("spiking") is None)

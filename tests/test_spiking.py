@@ -2,8 +2,9 @@
 after plateaus and neuromodulation, flashbulb stability, agreement with the rate twin, noise
 seeds, re-runs without rebuilding, Dale's law and units on the built network, physiology,
 --record and device selection; one small circuit (d = m = N = 16, 16 trials x 16 windows) is
-built once and shared by these tests.  Hopfield network: the Hebbian matrix its recurrent
-synapses learn, Dale's law, refractoriness."""
+built once and shared by these tests.  Hopfield network (d = 8, the size of its --record test,
+whose protocol run then reuses the build): the Hebbian matrix its recurrent synapses learn,
+Dale's law, refractoriness."""
 from __future__ import annotations
 
 import json
@@ -29,6 +30,8 @@ D = 16
 # Stated tolerance of the small agreement test: mean accuracy over the batch (the spiking
 # circuit's measured gap at this size is below it; see docs/spiking.md for d = N = 40).
 AGREEMENT_TOLERANCE = 0.12
+# The Hopfield tests' size: the --record CLI test's, so that its protocol run reuses the build.
+HOPFIELD_D = 8
 
 
 def stream_of(x, y, q, query, gate):
@@ -208,6 +211,23 @@ def test_noise_seed_reaches_the_binary_and_reruns_do_not_rebuild():
     assert np.any(runs[0] != runs[2])
 
 
+def test_builds_use_the_precompiled_standard_headers(written, tmp_path):
+    """Every C++ file of a build is compiled with ``-include`` of the standard headers, and
+    GCC uses their precompiled form with the build's flags (``-H`` marks it with '!')."""
+    header = devices.standard_header(devices.compiler_flags())
+    if header is None:
+        pytest.skip("the C++ compiler here is not GCC: builds parse the headers in every file")
+    assert f"-include{header}" in (written["build"].directory / "makefile").read_text()
+    probe = tmp_path / "probe.cpp"
+    probe.write_text("int main() { std::vector<int> v(3); return (int) v.size() - 3; }\n")
+    compiled = subprocess.run([devices.cxx_compiler(), *devices.compiler_flags(),
+                               f"-include{header}", "-H", "-c", str(probe),
+                               "-o", str(tmp_path / "probe.o")],
+                              capture_output=True, text=True, timeout=120)
+    assert compiled.returncode == 0, compiled.stderr
+    assert f"! {header}.gch" in compiled.stderr.splitlines()
+
+
 SAME_SHAPE_SCRIPT = """
 import sys
 import numpy as np
@@ -270,10 +290,10 @@ def test_a_runs_recorded_time_excludes_the_wait_for_the_lock():
 
 @pytest.fixture(scope="module")
 def hopfield_written():
-    """Trial 0 of a spiking Hopfield network: store x1 and x2 (q = 1), then query both with
-    half of the entries occluded."""
-    x1, x2 = random_patterns(np.random.default_rng(4), (2, D))
-    half = np.arange(D) < D // 2
+    """Trial 0 of a spiking Hopfield network of HOPFIELD_D units: store x1 and x2 (q = 1),
+    then query both with half of the entries occluded."""
+    x1, x2 = random_patterns(np.random.default_rng(4), (2, HOPFIELD_D))
+    half = np.arange(HOPFIELD_D) < HOPFIELD_D // 2
     x = np.stack([x1, x2, x1 * half, x2 * half])[None]
     stream = EventStream(x=x, y=np.stack([x1, x2, x1, x2])[None], q=np.array([[1.0, 1, 0, 0]]),
                          query=np.array([[False, False, True, True]]))
@@ -290,16 +310,17 @@ def test_hopfield_recurrent_synapses_learn_the_hebbian_matrix(hopfield_written):
     h = hopfield_written
     synapses = h["build"].objects["synapses"]["recurrent"]
     k = h["model"].circuit.cells_per_unit
-    block = h["model"].recurrent_synapse(D * k)
+    block = h["model"].recurrent_synapse(HOPFIELD_D * k)
     i, j = np.asarray(synapses.i), np.asarray(synapses.j)
-    trial0 = (i < 2 * D * k) & (j < 2 * D * k)
+    trial0 = (i < 2 * HOPFIELD_D * k) & (j < 2 * HOPFIELD_D * k)
     p = np.asarray(synapses.polarity_pre[:]) * np.asarray(synapses.polarity_post[:])
     w_nS = np.asarray(synapses.w_) * 1e9
-    K = np.zeros((D, D))
+    K = np.zeros((HOPFIELD_D, HOPFIELD_D))
     assert block.latent
     learned = np.asarray(synapses.K[:])
     np.testing.assert_allclose(w_nS, block.conductance(learned, p), atol=1e-9)
-    np.add.at(K, ((j[trial0] // k) % D, (i[trial0] // k) % D), learned[trial0] / (2 * k) ** 2)
+    np.add.at(K, ((j[trial0] // k) % HOPFIELD_D, (i[trial0] // k) % HOPFIELD_D),
+              learned[trial0] / (2 * k) ** 2)
     hebb = np.outer(h["x1"], h["x1"]) + np.outer(h["x2"], h["x2"])
     stored = hebb != 0
     assert (np.sign(K[stored]) == np.sign(hebb[stored])).mean() >= 0.95
@@ -311,7 +332,7 @@ def test_hopfield_circuit_obeys_dale_and_refractoriness(hopfield_written, assert
     physiology = hopfield_written["model"].physiology
     assert physiology["isi_min_ms_units"] >= SpikingHopfield().circuit.unit.t_ref_ms - 1e-9
     assert physiology["rate_mean_hz_pair_inh"] > 0 and physiology["rate_mean_hz_pool_inh"] > 0
-    assert hopfield_written["y_hat"].shape == (1, 4, D)
+    assert hopfield_written["y_hat"].shape == (1, 4, HOPFIELD_D)
 
 
 def test_hopfield_population_per_unit_is_wired_by_population():
@@ -451,9 +472,9 @@ def test_hopfield_record_from_the_cli(tmp_path):
 
     out = tmp_path / "out"
     assert main(["run", "autoassociative", "--backend", "spiking", "--set", "model=hopfield",
-                 "--set", "N=8", "--set", "seeds=1", "--set", "T=2", "--out", str(out),
-                 "--record", "--quiet"]) == 0
-    record = np.load(out / "record" / "hopfield_N8.npz")
+                 "--set", f"N={HOPFIELD_D}", "--set", "seeds=1", "--set", "T=2",
+                 "--out", str(out), "--record", "--quiet"]) == 0
+    record = np.load(out / "record" / f"hopfield_N{HOPFIELD_D}.npz")
     for name in ("units_t", "pair_inh_t", "pool_inh_t", "input_t", "trace_v_mV", "trace_M"):
         assert name in record.files, name
     weights = record["weights_recurrent_nS"]
