@@ -3,7 +3,8 @@
 A :class:`Fragment` is a piece of a neuron model: equation lines with units, the names its
 equations use (a Brian2 namespace of Quantities), lines to run when the neuron spikes, and
 custom events with the code they trigger, initial values (the rest state) and operations
-run at regular intervals (``regularly``: name -> (code, interval in ms)).  Blocks (:mod:`neurosim.spiking.blocks.neurons`,
+run at the start of a time step at regular intervals (``regularly``: name -> (code, interval
+in ms; None: every step)).  Blocks (:mod:`neurosim.spiking.blocks.neurons`,
 :mod:`~neurosim.spiking.blocks.coding`, :mod:`~neurosim.spiking.blocks.neuromodulator`) yield fragments;
 :func:`neuron_group` joins a spiking model's fragment with any number of others::
 
@@ -79,5 +80,6 @@ def neuron_group(n: int, *fragments, name: str, extra_equations: str = "", names
     for variable, value in model.initial.items():
         setattr(group, variable, value)
     for operation, (code, every_ms) in model.regularly.items():
-        group.run_regularly(code, dt=every_ms * ms, when="start", name=f"{name}_{operation}")
+        group.run_regularly(code, dt=None if every_ms is None else every_ms * ms, when="start",
+                            name=f"{name}_{operation}")
     return group
