@@ -59,8 +59,12 @@ def versions() -> dict:
 
 
 def default_jobs(backends: tuple[str, ...]) -> int:
-    """Rate points run in parallel processes; spiking points share one build, serially."""
-    return (os.cpu_count() or 1) if set(backends) <= {"rate", "graph"} else 1
+    """Rate points run in parallel processes, one per usable core (joblib's count: it honours
+    ``LOKY_MAX_CPU_COUNT`` and the CPU quota of a container); spiking points share one build,
+    serially."""
+    from joblib import cpu_count
+
+    return cpu_count() if set(backends) <= {"rate", "graph"} else 1
 
 
 def backend_gap(frame: pd.DataFrame, protocol: Protocol, values: dict) -> dict:

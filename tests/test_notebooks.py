@@ -37,19 +37,6 @@ def test_memoria_notebook_runs():
     assert "initial LTM:" in text
 
 
-@pytest.mark.spiking
-def test_spiking_vs_rate_notebook_runs(tmp_path, monkeypatch):
-    """Its kernel inherits NEUROSIM_BUILD_DIR (conftest): the tests' builds are reused.  It runs
-    at CI size (NEUROSIM_NOTEBOOK_QUICK: each resolution sweep at the circuit's default value,
-    3 circuit shapes instead of 8); the committed outputs are the full sweeps."""
-    monkeypatch.setenv("NEUROSIM_NOTEBOOK_QUICK", "1")
-    text = executed_text("spiking_vs_rate.ipynb", cwd=tmp_path)
-    assert "largest gap:" in text
-    assert "input cells per dimension -> mean gap: {8:" in text
-    assert "read phase (ms) -> mean gap: {100.0:" in text
-    assert "cells per unit -> spiking accuracy: {4:" in text
-
-
 def test_kv_memory_in_the_brain_notebook_runs():
     text = executed_text("kv_memory_in_the_brain.ipynb")
     assert "largest |primal - dual| =" in text
