@@ -6,7 +6,7 @@ import pytest
 matplotlib.use("Agg")
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # One compute thread per pytest-xdist worker (torch and BLAS would each start one per
-    # core: two workers on two cores ran the torch tests twice as slowly).
+    # core, more threads than cores).
     # Likewise one process per worker for a sweep's default jobs (joblib's cpu_count).
     for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                      "LOKY_MAX_CPU_COUNT"):
