@@ -31,17 +31,19 @@ class SpikeTrains:
     dt_ms: float
 
 
-def poisson_trains(rng: np.random.Generator, rates_hz: tuple[float, float, float],
-                   cells: tuple[int, int, int], duration_ms: float, dt_ms: float) -> SpikeTrains:
-    """Bernoulli-per-step Poisson trains (pre, post, dopaminergic) from 2 ms on (a NEST
+def poisson_trains(rng: np.random.Generator, rates_hz: tuple, cells: tuple[int, int, int],
+                   duration_ms: float, dt_ms: float) -> SpikeTrains:
+    """Bernoulli-per-step Poisson trains (pre, post, dopaminergic; a rate per population or
+    per cell) from 2 ms on (a NEST
     generator must fire after its delay to the parrots: keep ``min_delay_ms`` of
     :func:`run_nest` under 2 ms)."""
     steps = int(round(duration_ms / dt_ms))
 
     first = int(round(2.0 / dt_ms))
 
-    def trains(rate, n):          # row by row: the draws of one (n, steps) array
-        fired = (np.flatnonzero(rng.random(steps) < rate * dt_ms * 1e-3) for _ in range(n))
+    def trains(rates, n):         # row by row: the draws of one (n, steps) array
+        fired = (np.flatnonzero(rng.random(steps) < rate * dt_ms * 1e-3)
+                 for rate in np.broadcast_to(rates, n))
         return [np.round(f[f >= first] * dt_ms, 6) for f in fired]
 
     return SpikeTrains(*(trains(rate, n) for rate, n in zip(rates_hz, cells)), duration_ms,
@@ -84,10 +86,9 @@ def run_nest(trains: SpikeTrains, rule, weights: np.ndarray, checkpoints_ms: lis
         "volume_transmitter": transmitter, "A_plus": rule.A_plus, "A_minus": rule.A_minus,
         "tau_plus": rule.tau_plus, "tau_c": rule.tau_c, "tau_n": rule.tau_n, "b": rule.b,
         "Wmin": rule.Wmin, "Wmax": rule.Wmax})
-    for i, source in enumerate(pre):
-        nest.Connect(source, post, "all_to_all",
-                     {"synapse_model": "stdp_dopamine_synapse", "weight": weights[i][:, None],
-                      "delay": rule.delay, "receptor_type": 1})
+    nest.Connect(pre, post, "all_to_all", {"synapse_model": "stdp_dopamine_synapse",
+                                           "weight": np.asarray(weights, float).T,
+                                           "delay": rule.delay, "receptor_type": 1})
     connections = nest.GetConnections(synapse_model="stdp_dopamine_synapse")
     first_pre, first_post = pre[0].global_id, post[0].global_id
     states, wall, now = [], 0.0, 0.0
@@ -132,7 +133,6 @@ def brian2_network(trains: SpikeTrains, rule, weights: np.ndarray):
     release = rule.release(dopaminergic, post, name="crosscheck_release")
     plastic = rule.synapses(pre, post, name="crosscheck_plastic")
     plastic.connect()
-    rule.initial_times(plastic)
     plastic.w = weights.ravel()                 # i-major order: pre i, post j
     return b2.Network(pre, dopaminergic, post, release, plastic), plastic, post
 

@@ -44,7 +44,8 @@ from neurosim.errors import ParameterError
 from neurosim.spiking.blocks.base import Fragment
 from neurosim.spiking.blocks.units import in_unit
 
-# The time of the last update, the presynaptic and the postsynaptic spike.
+# The time of the last update, the presynaptic and the postsynaptic spike (all 0 at the start,
+# when both traces are 0: a coincident postsynaptic spike is excluded only where K- > 0).
 SYNAPSE_MODEL = """
 w : 1
 c : 1
@@ -54,6 +55,13 @@ t_update : second
 t_presynaptic : second
 t_postsynaptic : second
 """
+
+
+def require_concentration(group) -> None:
+    """One line unless ``group`` holds the lines of :meth:`DopamineSTDP.concentration`."""
+    if not {"arriving", "n_at_release", "t_release"} <= set(group.variables):
+        raise ParameterError(f"{group.name} holds no dopamine concentration: build it with "
+                             "neuron_group(..., DopamineSTDP().concentration())")
 
 
 @dataclass(frozen=True)
@@ -143,10 +151,7 @@ class DopamineSTDP:
         step, when their ``dopamine`` event fires)."""
         from brian2 import Synapses, defaultclock, ms
 
-        missing = {"arriving", "n_at_release", "t_release"} - set(cells.variables)
-        if missing:
-            raise ParameterError(f"{cells.name} holds no dopamine concentration: build it with "
-                                 "neuron_group(..., DopamineSTDP().concentration())")
+        require_concentration(cells)
         synapses = Synapses(dopaminergic, cells, on_pre="arriving_post += 1", name=name)
         synapses.connect()
         synapses.delay = max(self.release_delay * ms - defaultclock.dt, 0 * ms)
@@ -160,9 +165,7 @@ class DopamineSTDP:
         order for coincident events)."""
         from brian2 import Synapses, ms
 
-        if "n_at_release" not in target.variables:
-            raise ParameterError(f"{target.name} holds no dopamine concentration: build it "
-                                 "with neuron_group(..., DopamineSTDP().concentration())")
+        require_concentration(target)
         advance = ("elapsed = t - t_update\n"
                    "n_then = n_at_release_post*exp(-(t_update - t_release_post)/tau_n)\n"
                    "w = clip(w + c*(n_then*tau_s*(1 - exp(-elapsed/tau_s))"
@@ -171,7 +174,7 @@ class DopamineSTDP:
                    "t_update = t\n")
         on_pre = {"pre": advance
                   + "c -= A_minus*(K_minus*exp(-(t - t_postsynaptic)/tau_minus)"
-                    " - int(abs(t - t_postsynaptic) < 0.5*dt))\n"
+                    " - int(abs(t - t_postsynaptic) < 0.5*dt and K_minus > 0))\n"
                     "K_plus = K_plus*exp(-(t - t_presynaptic)/tau_plus) + 1\n"
                     "t_presynaptic = t"}
         if transmit:
@@ -186,9 +189,3 @@ class DopamineSTDP:
                             namespace=self.namespace(), name=name)
         synapses.dopamine.order, synapses.post.order, synapses.pre.order = -3, -2, -1
         return synapses
-
-    def initial_times(self, synapses) -> None:
-        """Start every trace a long time ago (no spike yet): call after ``connect``."""
-        from brian2 import second
-
-        synapses.t_presynaptic = synapses.t_postsynaptic = -1e9 * second
