@@ -405,3 +405,30 @@ def test_check_dale_rejects_mixed_cells_negative_weights_and_non_conductances(
     """A silent synapse (w = 0) still carries its sign."""
     with pytest.raises(ValueError, match=message):
         check_dale(_two_projections(b2, first, second, w_nS, cells))
+
+
+def test_neuromodulator_baseline_and_rise_by_hand(monkeypatch):
+    """tau_M dM/dt = baseline - M + (tau_M / tau_rise) R, tau_rise dR/dt = -R, R += release:
+    from M = 0 without spikes M = b (1 - exp(-t / tau_M)); one release r at t = 0 with b = 0
+    gives M = r tau_M / (tau_M - tau_rise) (exp(-t / tau_M) - exp(-t / tau_rise))."""
+    import brian2
+    from brian2 import ms
+
+    from neurosim.spiking.blocks import Neuromodulator, neuron_group
+
+    monkeypatch.setattr(brian2.prefs.codegen, "target", "numpy")
+    brian2.start_scope()
+    brian2.defaultclock.dt = 0.1 * ms
+    tonic = Neuromodulator(tau_ms=100.0, baseline=0.5)
+    phasic = Neuromodulator(tau_ms=100.0, rise_ms=20.0)
+    relaxing = neuron_group(1, tonic, name="relaxing")
+    rising = neuron_group(1, phasic, name="rising")
+    rising.M_rising = 0.3
+    brian2.Network(relaxing, rising).run(50 * ms)
+    t = 50.0
+    assert relaxing.M[0] == pytest.approx(0.5 * (1 - np.exp(-t / 100)), rel=1e-6)
+    assert rising.M[0] == pytest.approx(0.3 * 100 / 80 * (np.exp(-t / 100) - np.exp(-t / 20)),
+                                        rel=1e-6)
+    assert phasic.release_model()["on_pre"] == "M_rising_post += release"
+    with pytest.raises(ValueError, match="baseline"):
+        Neuromodulator(baseline=-1.0)

@@ -203,14 +203,15 @@ def test_metalearn_protocol_learns_pre_only_keys_and_hebbian_values(tmp_path):
 
 @pytest.mark.slow
 def test_metalearn_fig3_sequential_and_random_gates(tmp_path):
-    """Reduced Fig. 3 (CI): sequential and random (p = 4/N) gates at N = 20, 40, 300
-    Adam steps; NEUROSIM_FULL=1: the protocol's defaults (N = 20, 40, 80, p = 4/N and
+    """Reduced Fig. 3 (CI): sequential and random (p = 4/N) gates at N = 20, 40, 150
+    Adam steps (every assertion below held at root seeds 0, 1 and 2 at this size; 300 steps
+    took twice the CI time); NEUROSIM_FULL=1: the protocol's defaults (N = 20, 40, 80, p = 4/N and
     0.1, 600 steps). Every learned rule is pre-only on the keys and Hebbian on the
     values, and the trained network recalls unseen lengths about as well as the
     hand-designed one; the sequential capacity grows like N, as the hand-designed one."""
     from neurosim.experiment import run_protocol
 
-    overrides = {} if FULL else {"N": "20,40", "p": "4/N", "steps": "300", "trials": "30",
+    overrides = {} if FULL else {"N": "20,40", "p": "4/N", "steps": "150", "trials": "30",
                                  "T": "2,5,10,20,40,80,120"}
     h = run_protocol("metalearn-plasticity", overrides, out=tmp_path, progress=False)["headline"]
     print("metalearn-plasticity headline:", h)

@@ -463,6 +463,7 @@ def test_record_from_the_cli(tmp_path):
     assert (out / "record" / f"kv-sequential_N{D}.png").exists()
     headline = json.loads((out / "summary.json").read_text())["headline"]
     assert headline["rate_mean_hz_hidden"] > 0 and "rates_within_limits" in headline
+    assert headline["local_learning"] == 0 and headline["learning"] == "rate-coded learning"
 
 
 def test_hopfield_record_from_the_cli(tmp_path):

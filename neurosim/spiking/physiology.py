@@ -15,27 +15,32 @@ capacity search); :func:`point_columns` averages those runs into columns of the 
 (the 99th-percentile rates and the shortest ISI keep their worst case).  :func:`headline`
 summarizes the columns of a result frame: mean rates, the worst 99th-percentile rate per
 population, and whether every population stays under its limit (150 Hz excitatory, 300 Hz
-inhibitory, the targets of a physiologist's check).
+inhibitory, the targets of a physiologist's check).  ``local_learning`` (1 or 0 per run) says
+whether every plastic synapse of the built network passed the locality check
+(:mod:`neurosim.spiking.locality`); the headline's ``learning`` is then "local" or
+"rate-coded learning".
 """
 from __future__ import annotations
 
 import numpy as np
 
+from neurosim.spiking.locality import network_violations
 from neurosim.spiking.windows import Windows, window_counts
 
 EXCITATORY_LIMIT_HZ = 150.0
 INHIBITORY_LIMIT_HZ = 300.0
 INHIBITORY_POPULATIONS = ("hidden_inh", "output_inh", "pair_inh", "pool_inh", "teacher_inh",
                           "feature_inh")
+LOCAL_LEARNING = "local_learning"
 PREFIXES = ("rate_mean_hz_", "rate_p99_hz_", "isi_cv_", "isi_min_ms_", "active_fraction_",
-            "ei_current_ratio_")
+            "ei_current_ratio_", LOCAL_LEARNING)
 
 
 def worst(name: str):
     """How the runs of a point (or the points of a summary) combine one measurement."""
     if name.startswith("rate_p99_hz_"):
         return np.nanmax
-    if name.startswith("isi_min_ms_"):
+    if name.startswith("isi_min_ms_") or name == LOCAL_LEARNING:
         return np.nanmin
     return np.nanmean
 
@@ -69,6 +74,8 @@ def headline(frame) -> dict:
                      INHIBITORY_POPULATIONS else EXCITATORY_LIMIT_HZ)
               for name in out if name.startswith("rate_p99_hz_")}
     out["rates_within_limits"] = bool(all(out[name] <= limit for name, limit in limits.items()))
+    if LOCAL_LEARNING in out:
+        out["learning"] = "local" if out[LOCAL_LEARNING] == 1 else "rate-coded learning"
     return out
 
 
@@ -141,6 +148,7 @@ def circuit_physiology(handles: dict, windows: Windows, stream, scored: str, cel
         stream.query)
     out[f"ei_current_ratio_{scored}"] = ei_ratio(handles["currents"], neuron.E_e_mV * 1e-3,
                                                  neuron.E_i_mV * 1e-3, windows, stream.steps)
+    out[LOCAL_LEARNING] = float(not any(network_violations(handles["net"]).values()))
     return out
 
 

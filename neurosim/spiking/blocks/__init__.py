@@ -7,7 +7,8 @@ two-compartment :class:`Pyramidal` with dendritic plateaus), spike sources and r
 :class:`Neuromodulator` (a concentration with its own time constant) and the
 :class:`ThreeFactorSynapse` (one :class:`~neurosim.memory.plasticity.ThreeFactorRule`, realized by
 numpy in the rate circuits and by these equations in Brian2), and :class:`DopamineSTDP`
-(dopamine-modulated STDP with NEST's semantics, released by a dopaminergic population).  :func:`check_dale` checks a
+(dopamine-modulated STDP with NEST's semantics, released by a dopaminergic population) and
+:class:`BTSP` (behavioural-timescale plasticity: seconds-long traces, a plateau, a neuromodulator).  :func:`check_dale` checks a
 built network against Dale's law (one sign per cell, weights in siemens).
 :func:`neuron_group` composes blocks into a ``brian2.NeuronGroup``; a synapse block yields
 ``brian2.Synapses`` arguments::
@@ -24,6 +25,7 @@ built network against Dale's law (one sign per cell, weights in siemens).
     Network(inputs, cells, keys).run(100 * ms)
 """
 from neurosim.spiking.blocks.base import Fragment, join, neuron_group
+from neurosim.spiking.blocks.btsp import BTSP
 from neurosim.spiking.blocks.coding import RateCode, SpikeSource
 from neurosim.spiking.blocks.dale import check_dale
 from neurosim.spiking.blocks.dopamine_stdp import DopamineSTDP
@@ -31,5 +33,5 @@ from neurosim.spiking.blocks.neuromodulator import Neuromodulator
 from neurosim.spiking.blocks.neurons import LIF, AdEx, Pyramidal
 from neurosim.spiking.blocks.synapses import CODINGS, ThreeFactorSynapse
 
-__all__ = ["CODINGS", "AdEx", "DopamineSTDP", "Fragment", "LIF", "Neuromodulator", "Pyramidal", "RateCode",
+__all__ = ["BTSP", "CODINGS", "AdEx", "DopamineSTDP", "Fragment", "LIF", "Neuromodulator", "Pyramidal", "RateCode",
            "SpikeSource", "ThreeFactorSynapse", "check_dale", "join", "neuron_group"]

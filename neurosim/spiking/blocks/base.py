@@ -4,7 +4,9 @@ A :class:`Fragment` is a piece of a neuron model: equation lines with units, the
 equations use (a Brian2 namespace of Quantities), lines to run when the neuron spikes, and
 custom events with the code they trigger, initial values (the rest state) and operations
 run at the start of a time step at regular intervals (``regularly``: name -> (code, interval
-in ms; None: every step)).  Blocks (:mod:`neurosim.spiking.blocks.neurons`,
+in ms; None: every step)), and what downstream synapses may read of it
+(:mod:`neurosim.spiking.locality`: ``axonal`` variables and events, ``concentrations``,
+coding ``labels``).  Blocks (:mod:`neurosim.spiking.blocks.neurons`,
 :mod:`~neurosim.spiking.blocks.coding`, :mod:`~neurosim.spiking.blocks.neuromodulator`) yield fragments;
 :func:`neuron_group` joins a spiking model's fragment with any number of others::
 
@@ -15,6 +17,8 @@ The result is a plain ``brian2.NeuronGroup``: nothing of neurosim is needed to r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from neurosim.spiking.locality import declare
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,13 @@ class Fragment:
     method: str = "euler"
     initial: dict = field(default_factory=dict)
     regularly: dict = field(default_factory=dict)
+    axonal: tuple = ()
+    concentrations: tuple = ()
+    labels: tuple = ()
+    axonal_events: tuple = ()
+
+
+DECLARATIONS = ("axonal", "concentrations", "labels", "axonal_events")
 
 
 def join(*fragments: Fragment) -> Fragment:
@@ -58,7 +69,9 @@ def join(*fragments: Fragment) -> Fragment:
                     on_spike="\n".join(f.on_spike.strip("\n") for f in fragments if f.on_spike),
                     events=events, on_events=on_events, threshold=head.threshold,
                     refractory=head.refractory, method=head.method, initial=initial,
-                    regularly=regularly)
+                    regularly=regularly,
+                    **{kind: tuple(name for f in fragments for name in getattr(f, kind))
+                       for kind in DECLARATIONS})
 
 
 def neuron_group(n: int, *fragments, name: str, extra_equations: str = "", namespace=None,
@@ -75,6 +88,7 @@ def neuron_group(n: int, *fragments, name: str, extra_equations: str = "", names
                         refractory=model.refractory, events=all_events or None,
                         namespace={**model.namespace, **(namespace or {})}, method=model.method,
                         name=name, order=order)
+    declare(group, **{kind: getattr(model, kind) for kind in DECLARATIONS})
     for event, code in model.on_events.items():
         group.run_on_event(event, code)
     for variable, value in model.initial.items():

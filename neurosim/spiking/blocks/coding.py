@@ -17,6 +17,9 @@
   an OFF neuron at r_ref (1 - x) (polarity +1 / -1, baseline 1), so both code z = x and the
   pair's total rate does not depend on x; an occluded entry (x = 0) leaves both at baseline.
   A one-sided population (e.g. the hidden layer) has polarity +1 and baseline 0: z = rate / r_ref.
+  Locality (:mod:`neurosim.spiking.locality`): rho is a trace of the cell's own spikes, which
+  its axon terminals can keep (axonal); polarity, the baseline and z are labels of the rate
+  model's code, which no synapse may read.
 """
 from __future__ import annotations
 
@@ -87,5 +90,6 @@ tau_rho : second (shared, constant)
 r_ref : Hz (shared, constant)
 """,
             on_spike="rho_spike = rho + 1/(r_ref*tau_rho)\nt_spike = t",
+            axonal=("rho", "rho_spike", "t_spike"), labels=("polarity", "z", "rho_baseline"),
             initial={"polarity": 1.0, "rho_baseline": self.baseline, "tau_rho": self.tau_ms * ms,
                      "r_ref": self.r_ref_hz * Hz})

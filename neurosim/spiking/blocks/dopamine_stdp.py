@@ -143,7 +143,8 @@ class DopamineSTDP:
             events={"dopamine": "releases > 0"},
             on_events={"dopamine": "n_at_release = n_at_release*exp(-(t - t_release)/tau_n)"
                                    " + releases/tau_n\nt_release = t\nreleases = 0"},
-            regularly={"dopamine_arrivals": ("releases = arriving\narriving = 0", None)})
+            regularly={"dopamine_arrivals": ("releases = arriving\narriving = 0", None)},
+            concentrations=("n_at_release", "t_release", "releases", "arriving"))
 
     def release(self, dopaminergic, cells, name: str):
         """Volume transmission: every dopaminergic spike reaches every cell of ``cells`` (a
