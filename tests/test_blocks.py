@@ -432,3 +432,36 @@ def test_neuromodulator_baseline_and_rise_by_hand(monkeypatch):
     assert phasic.release_model()["on_pre"] == "M_rising_post += release"
     with pytest.raises(ValueError, match="baseline"):
         Neuromodulator(baseline=-1.0)
+
+
+def test_a_regenerative_plateau_lasts_as_long_as_its_input(b2):
+    """plateau_hold_nS: a plateau ends plateau_ms after g_d last exceeded the hold conductance.
+    A 60 nS kick decays (tau_d = 5 ms; Euler steps, g_d(k) = 60 (1 - dt/tau_d)^(k+1) after step
+    k) below 10 nS after step k_last: the plateau ends at k_last dt + plateau_ms (to the step).
+    Input held at 60 nS until 150 ms: it ends 150 ms later."""
+    cell = Pyramidal(plateau_hold_nS=10.0, plateau_ms=40.0)
+    group = neuron_group(2, cell, name="pyr")
+    group.g_d = 60 * b2.nS
+    group.run_regularly("g_d = int(i == 1 and t < 150*ms)*60*nS + int(i == 0 or t >= 150*ms)*g_d",
+                        when="start")
+    state = b2.StateMonitor(group, "plateau", record=True)
+    b2.Network(group, state).run(300 * b2.ms)
+    plateau = np.asarray(state.plateau)
+    end_ms = np.array([np.flatnonzero(row)[-1] + 1 for row in plateau]) * DT_MS
+    k_last = np.flatnonzero(60 * (1 - DT_MS / cell.tau_d_ms) ** (np.arange(1, 200)) > 10)[-1]
+    assert end_ms == pytest.approx([k_last * DT_MS + 40, 150 + k_last * DT_MS + 40],
+                                   abs=DT_MS / 2)
+    assert all(np.all(np.diff(np.flatnonzero(row)) == 1) for row in plateau)    # one plateau
+    assert "plateau_hold" not in Pyramidal().fragment().events      # the fixed timer by default
+
+
+def test_a_rate_coded_synapse_refuses_a_stock_group_in_one_line(b2):
+    from neurosim.errors import ParameterError
+
+    cells = neuron_group(2, Pyramidal(), RateCode(40.0), Neuromodulator(), name="cells")
+    with pytest.raises(ParameterError) as error:
+        ThreeFactorSynapse(pre_only_rule()).synapses(b2.PoissonGroup(3, 10 * b2.Hz), cells,
+                                                     name="keys")
+    message = str(error.value)
+    assert "presynaptic group" in message and "polarity, z" in message and "\n" not in message
+    assert "BTSP" in message

@@ -26,6 +26,11 @@ is fixed by the conductance it targets (Dale's law).
   entorhinal layer III, Bittner et al. 2017); when its potential crosses ``V_plateau`` it
   fires a plateau potential -- a regenerative calcium/NMDA conductance that holds the
   dendrite depolarized for ``plateau_ms`` -- and is then refractory for ``plateau_refractory_ms``.
+  With ``plateau_hold_nS`` set, the plateau is regenerative (NMDA-like: it persists while
+  glutamatergic drive keeps the dendrite's NMDA channels open; Schiller et al. 2000, Major et al.
+  2013): every step of a plateau in which the dendritic input conductance g_d exceeds
+  ``plateau_hold_nS`` extends it to at least ``plateau_ms`` later, so a plateau lasts about as
+  long as its input plus ``plateau_ms`` (without it: exactly ``plateau_ms``, a fixed timer).
   ``plateau`` (0 or 1) is the dendritic spike, the local third factor of the three-factor
   synapse; during a plateau the event ``plateau_step`` is emitted every ``plasticity_step_ms``
   (at t = k x plasticity_step_ms: plasticity is slow, so it is sampled on a 1 ms grid rather
@@ -186,7 +191,8 @@ class Pyramidal(LIF):
         Soma:     C dv/dt = g_L (E_L - v) + g_c (v_d - v) + g_e (E_e - v) + g_i (E_i - v) + I_ext
 
     Plateau onset when v_d > V_plateau (outside the dendrite's refractory period); it lasts
-    ``plateau_ms``.  The plastic synapses it gates convert every ``plasticity_step_ms`` of a
+    ``plateau_ms``, or, regenerative (``plateau_hold_nS``), until ``plateau_ms`` after the
+    dendritic input conductance last exceeded ``plateau_hold_nS``.  The plastic synapses it gates convert every ``plasticity_step_ms`` of a
     plateau (a multiple of the time step; the namespace's ``plasticity_dt``)."""
 
     C_d_pF: float = 100.0
@@ -199,11 +205,14 @@ class Pyramidal(LIF):
     plateau_ms: float = 40.0
     plateau_refractory_ms: float = 20.0
     plasticity_step_ms: float = 1.0
+    plateau_hold_nS: float | None = None
 
     def __post_init__(self):
         super().__post_init__()
         _positive(C_d_pF=self.C_d_pF, g_Ld_nS=self.g_Ld_nS, tau_d_ms=self.tau_d_ms,
                   plateau_ms=self.plateau_ms, plasticity_step_ms=self.plasticity_step_ms)
+        if self.plateau_hold_nS is not None:
+            _positive(plateau_hold_nS=self.plateau_hold_nS)
         if self.g_c_nS < 0 or self.g_plateau_nS < 0 or self.plateau_refractory_ms < 0:
             raise ValueError("g_c, g_plateau and the plateau refractory period must be >= 0")
         if not self.E_L_mV < self.V_plateau_mV < self.E_plateau_mV:
@@ -217,7 +226,19 @@ class Pyramidal(LIF):
                 "V_plateau": self.V_plateau_mV * mV, "E_plateau": self.E_plateau_mV * mV,
                 "g_plateau": self.g_plateau_nS * nS, "plateau_duration": self.plateau_ms * ms,
                 "plateau_refractory": self.plateau_refractory_ms * ms,
-                "plasticity_dt": self.plasticity_step_ms * ms}
+                "plasticity_dt": self.plasticity_step_ms * ms,
+                **({} if self.plateau_hold_nS is None else {"g_hold": self.plateau_hold_nS * nS})}
+
+    def plateau_events(self) -> tuple[dict, dict]:
+        """(events, their code): the threshold-triggered onset and, regenerative, the hold."""
+        events = {"plateau_onset": "v_d > V_plateau and t > plateau_end + plateau_refractory",
+                  "plateau_step": "t < plateau_end and (t + dt/2) % plasticity_dt < dt"}
+        code = {"plateau_onset": "plateau_end = t + plateau_duration"}
+        if self.plateau_hold_nS is not None:
+            events["plateau_hold"] = "t < plateau_end and g_d > g_hold"
+            code["plateau_hold"] = ("plateau_end += clip(t + plateau_duration - plateau_end, "
+                                    "0*second, plateau_duration)")
+        return events, code
 
     def fragment(self) -> Fragment:
         return Fragment(
@@ -230,7 +251,5 @@ plateau_end : second
 """ + CONDUCTANCES,
             namespace=self.namespace(), threshold=self.spike_rule()[0],
             on_spike=self.spike_rule()[1], refractory="t_ref",
-            events={"plateau_onset": "v_d > V_plateau and t > plateau_end + plateau_refractory",
-                    "plateau_step": "t < plateau_end and (t + dt/2) % plasticity_dt < dt"},
-            on_events={"plateau_onset": "plateau_end = t + plateau_duration"},
+            events=self.plateau_events()[0], on_events=self.plateau_events()[1],
             initial={"v": "E_L", "v_d": "E_L", "plateau_end": "-plateau_refractory"})

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurosim.errors import ParameterError
 from neurosim.memory.plasticity import ThreeFactorRule
 
 SIDES = ("pre", "post")
@@ -209,9 +210,27 @@ t_f = t
         ``plasticity_dt`` the conversion uses).  After ``connect``, call :meth:`initialize`."""
         from brian2 import Synapses
 
+        self.require_rate_codes(source, target)
         return Synapses(source, target, **self.model(), name=name,
                         namespace=self.plasticity_clock(target if self.hidden_side == "post"
                                                         else source))
+
+    def require_rate_codes(self, source, target) -> None:
+        """One line unless both groups carry what this rate-coded rule reads: a
+        :class:`~neurosim.spiking.blocks.coding.RateCode` on each side, and the modulator ``M``
+        on the hidden side.  Stock Brian2 groups (``PoissonGroup``, ...) carry none: they take
+        the local rules (:class:`~neurosim.spiking.blocks.DopamineSTDP`,
+        :class:`~neurosim.spiking.blocks.BTSP`)."""
+        hidden = target if self.hidden_side == "post" else source
+        for side, group in (("presynaptic", source), ("postsynaptic", target)):
+            needed = {"polarity", "z"} | ({"M"} if group is hidden else set())
+            missing = sorted(needed - set(group.variables))
+            if missing:
+                raise ParameterError(
+                    f"ThreeFactorSynapse {self.hidden_side}-gated: the {side} group {group.name!r} "
+                    f"lacks {', '.join(missing)} (a rate-coded rule: build it with neuron_group(..., "
+                    f"RateCode(...){', Neuromodulator()' if group is hidden else ''}); stock Brian2 "
+                    "groups take DopamineSTDP or BTSP)")
 
     def plasticity_clock(self, hidden) -> dict:
         """{"plasticity_dt": step} of the hidden group's plateau events (gated rules; the
