@@ -249,6 +249,8 @@ def test_processes_sharing_a_shape_take_turns(tmp_path):
     stream = recall_stream(np.random.default_rng(5), np.array([3, 5, 7, 8]), D)
     stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, D))
     first = SpikingKeyValueMemory(D, device="cpp_standalone", seed=1).run(stream)
+    main_object = devices.CACHE.active.directory / "main.o"
+    compiled_at = main_object.stat().st_mtime_ns
     other = subprocess.Popen([sys.executable, "-c", SAME_SHAPE_SCRIPT.format(d=D),
                               str(tmp_path / "other.npy")])
     runs = 0
@@ -258,6 +260,22 @@ def test_processes_sharing_a_shape_take_turns(tmp_path):
         runs += 1
     assert other.returncode == 0 and runs > 1
     np.testing.assert_array_equal(np.load(tmp_path / "other.npy"), first)
+    # the other process generated the same main.cpp (devices.canonical_clock_order): no recompile
+    assert main_object.stat().st_mtime_ns == compiled_at
+
+
+def test_clock_settings_are_put_in_one_order():
+    queue = [("insert_code", "x"),
+             ("set_by_single_value", ("_array_b_clock_timestep", 0, "0")),
+             ("set_by_single_value", ("_array_b_clock_t", 0, "0.0")),
+             ("set_by_single_value", ("_array_a_clock_timestep", 0, "0")),
+             ("set_by_single_value", ("_array_a_clock_t", 0, "0.0")),
+             ("set_by_single_value", ("_array_cells_v", 0, "0.0")),
+             ("set_by_single_value", ("_array_c_clock_t", 0, "0.0"))]
+    devices.canonical_clock_order(queue)
+    assert [entry[1][0] if entry[0] != "insert_code" else entry[1] for entry in queue] == [
+        "x", "_array_a_clock_t", "_array_a_clock_timestep", "_array_b_clock_t",
+        "_array_b_clock_timestep", "_array_cells_v", "_array_c_clock_t"]
 
 
 def test_a_runs_recorded_time_excludes_the_wait_for_the_lock():

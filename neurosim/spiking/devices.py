@@ -39,6 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -202,6 +203,7 @@ class BuildCache:
             objects["noise_seed"] = reseed_from_run_args(objects["net"])
         objects["net"].run(shape["duration_ms"] * brian2.ms, namespace={})
         current = brian2.get_device()
+        canonical_clock_order(current.main_queue)
         with precompiled_standard_headers(device_name):
             current.build(directory=str(directory), compile=True, run=False,
                           with_output=False)
@@ -323,6 +325,28 @@ def precompiled_standard_headers(device_name: str):
         yield
     finally:
         prefs.codegen.cpp.extra_compile_args_gcc = saved
+
+
+CLOCK_SETTING = re.compile(r"^_array_\w*clock_(t|timestep|dt)$")
+
+
+def canonical_clock_order(queue: list) -> None:
+    """Sort each run of consecutive clock settings of a standalone device's main queue by array
+    name, in place.  Brian2 sets every clock's t and timestep in the order of a Python set
+    (object ids), so the same network generated main.cpp with its lines in another order in
+    another process, and a process reusing another's build of the shape recompiled main.cpp
+    and regenerated the dependency file (about 15 s).  The settings are independent
+    assignments (a stable sort keeps repeated ones in order): the program is the same."""
+    def is_clock_setting(entry) -> bool:
+        return entry[0] == "set_by_single_value" and bool(CLOCK_SETTING.match(entry[1][0]))
+
+    start = 0
+    while start < len(queue):
+        end = start
+        while end < len(queue) and is_clock_setting(queue[end]):
+            end += 1
+        queue[start:end] = sorted(queue[start:end], key=lambda entry: entry[1][0])
+        start = max(end, start + 1)
 
 
 def reseed_from_run_args(net):
