@@ -50,7 +50,8 @@ def assert_dale_and_units():
 
 
 def pytest_collection_modifyitems(items):
-    """The spiking tests (the Brian2 builds, the longest files) first: pytest-xdist hands out
-    files in this order, so the workers end together instead of one finishing a long file
-    alone."""
-    items.sort(key=lambda item: item.get_closest_marker("spiking") is None)
+    """The spiking tests (the Brian2 builds, the longest files) first, then the slow
+    reproductions: pytest-xdist hands out files in the order of their first test, so the
+    workers end together instead of one finishing a long file alone."""
+    items.sort(key=lambda item: (item.get_closest_marker("spiking") is None,
+                                 item.get_closest_marker("slow") is None))

@@ -16,6 +16,7 @@ from brian2 import (Network, PoissonGroup, SpikeGeneratorGroup, Synapses, ms, nS
                     set_device)
 
 from neurosim.spiking.blocks import BTSP, Neuromodulator, Pyramidal, neuron_group
+from neurosim.spiking.devices import precompiled_standard_headers
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--out", default="btsp_place_field", help="folder for the build and figure")
@@ -42,7 +43,8 @@ plastic = rule.synapses(places, cell, name="plastic", transmit="g_e_post += w*nS
 plastic.connect()
 rule.initialize(plastic, w=0.1)
 
-Network(places, burst, dopaminergic, cell, dendritic, release, plastic).run(LAP)
+with precompiled_standard_headers("cpp_standalone"):     # optional: compiles in half the time
+    Network(places, burst, dopaminergic, cell, dendritic, release, plastic).run(LAP)
 
 weights = np.asarray(plastic.w[:])
 centres_s = (np.arange(INPUTS) + 0.5) * float(LAP) / INPUTS
