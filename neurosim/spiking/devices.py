@@ -191,22 +191,23 @@ class BuildCache:
 
             set_device(CPPStandaloneDevice(), directory=str(directory), build_on_run=False)
             standalone_preferences()
-        brian2.defaultclock.dt = shape["dt_ms"] * brian2.ms
-        if self.notices:
-            print(f"neurosim: building C++ for {kind} (first time for this shape, "
-                  "about 30-90 s)", file=sys.stderr, flush=True)
-        objects = builder(shape)
-        if device_name == "cuda":   # brian2cuda's generator: seeded per build (the seed is in the shape)
-            brian2.seed(shape["noise_seed"])
-            objects["noise_seed"] = None
-        else:
-            objects["noise_seed"] = reseed_from_run_args(objects["net"])
-        objects["net"].run(shape["duration_ms"] * brian2.ms, namespace={})
-        current = brian2.get_device()
-        canonical_clock_order(current.main_queue)
-        with precompiled_standard_headers(device_name):
-            current.build(directory=str(directory), compile=True, run=False,
-                          with_output=False)
+        with names_of_a_fresh_process():
+            brian2.defaultclock.dt = shape["dt_ms"] * brian2.ms
+            if self.notices:
+                print(f"neurosim: building C++ for {kind} (first time for this shape, "
+                      "about 30-90 s)", file=sys.stderr, flush=True)
+            objects = builder(shape)
+            if device_name == "cuda":   # brian2cuda: seeded per build (the seed is in the shape)
+                brian2.seed(shape["noise_seed"])
+                objects["noise_seed"] = None
+            else:
+                objects["noise_seed"] = reseed_from_run_args(objects["net"])
+            objects["net"].run(shape["duration_ms"] * brian2.ms, namespace={})
+            current = brian2.get_device()
+            canonical_clock_order(current.main_queue)
+            with precompiled_standard_headers(device_name):
+                current.build(directory=str(directory), compile=True, run=False,
+                              with_output=False)
         self.builds += 1
         return Build(key, device_name, directory, objects, current,
                      time.perf_counter() - started)
@@ -325,6 +326,25 @@ def precompiled_standard_headers(device_name: str):
         yield
     finally:
         prefs.codegen.cpp.extra_compile_args_gcc = saved
+
+
+@contextmanager
+def names_of_a_fresh_process():
+    """Generate a build as a fresh process would name it.  Brian2 names code objects
+    ``<owner>_<template>_codeobject`` and appends _1, _2, ... while an object of that name is
+    alive (``brian2.core.names.find_name``); the cache keeps earlier builds alive, so a process's
+    second shape of one circuit got other file names than the same shape built first by another
+    process, and reusing that build recompiled every file.  Objects alive before the build are
+    hidden from Brian2's name registry while it is generated, and put back after."""
+    from brian2.core.names import Nameable
+
+    tracked = Nameable.__instances__()
+    hidden = set(tracked)
+    tracked.difference_update(hidden)
+    try:
+        yield
+    finally:
+        tracked.update(reference for reference in hidden if reference() is not None)
 
 
 CLOCK_SETTING = re.compile(r"^_array_\w*clock_(t|timestep|dt)$")
