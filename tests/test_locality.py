@@ -3,6 +3,7 @@ and every plastic synapse of every spiking circuit of the project, built as its 
 import brian2
 import numpy as np
 import pytest
+from networkx import cycle_graph
 
 from neurosim.memory.gates import sequential_gates
 from neurosim.memory.patterns import recall_stream
@@ -120,8 +121,8 @@ def built_networks(monkeypatch):
     rng = np.random.default_rng(0)
     stream = recall_stream(rng, np.array([2]), 4, occlusion=0.5)
     stream = stream.with_gates(sequential_gates(stream.batch, stream.steps, 4))
-    gsemm = DenseGSEMM(random_memories(rng, 1, 8, 3), phi_from_graph(
-        __import__("networkx").cycle_graph(range(3))), alpha_s=1.0, alpha_c=1.5, degree=2)
+    gsemm = DenseGSEMM(random_memories(rng, 1, 8, 3), phi_from_graph(cycle_graph(range(3))),
+                       alpha_s=1.0, alpha_c=1.5, degree=2)
     runs = {
         "kv": lambda: SpikingKeyValueMemory(4, device="runtime").run(stream),
         "tvt": lambda: SpikingKeyValueMemory(4, value_write="slot", device="runtime").run(stream),

@@ -24,7 +24,10 @@ builds.  A stock Brian2 group (``PoissonGroup``, ``SpikeGeneratorGroup``, a plai
 :func:`violations` lists what one ``brian2.Synapses`` reads against that rule;
 :func:`network_violations` does it for every plastic synapse of a network.  A synapse is
 plastic when a pathway or a regular operation writes one of its own variables, or its model
-has differential equations (a transmission-only synapse writes only ``*_post``).
+has differential equations (a transmission-only synapse writes only ``*_post``).  The rule is
+for synapses that learn: the key-value circuit's closed-loop counters (output -> input, reading
+the ON/OFF polarity) write only ``count_post`` and stand for the experimenter's recording and
+stimulation rig, not for synapses, so they are outside it.
 """
 from __future__ import annotations
 
