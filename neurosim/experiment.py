@@ -14,6 +14,7 @@ import pandas as pd
 
 from neurosim.spiking import physiology
 from neurosim.spiking.devices import DEVICES, require_cuda
+from neurosim.spiking.nwb import require_pynwb
 from neurosim.spiking.physiology import point_columns
 from neurosim.errors import ParameterError
 from neurosim.protocol import SPIKING_NOISE_PARAMETERS, Protocol, RunContext, get_protocol
@@ -301,6 +302,8 @@ def prepare_run(name: str, overrides: dict[str, str] | None = None, *,
     if record and not set(backends) & set(RECORDING_BACKENDS):
         raise ParameterError(f"--record needs a {' or '.join(RECORDING_BACKENDS)} backend "
                              f"(got {', '.join(backends)})")
+    if record:
+        require_pynwb()
     if device == "cuda" and set(backends) - {"rate", "graph"}:
         require_cuda()
     values = {"backend": list(backends), **protocol.resolve(overrides or {})}

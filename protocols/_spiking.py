@@ -18,7 +18,7 @@ stream's first trial) is also recorded, once per model label, into that folder
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, is_dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -123,8 +123,11 @@ def record_episode(name: str, model, stream: EventStream, folder: Path) -> Path 
     """Record one episode of ``model`` into ``folder`` (once per ``name``)."""
     from neurosim.spiking.recording import save_recording
 
-    if (folder / f"{name}.npz").exists():
+    if (folder / f"{name}.nwb").exists():
         return None
     short = episode(stream)
     y_hat = model.run(short, record=True)
-    return save_recording(folder, name, model.recorded, short, y_hat)
+    circuit = getattr(model, "circuit", None)
+    parameters = {"model": type(model).__name__,
+                  **(asdict(circuit) if is_dataclass(circuit) else {})}
+    return save_recording(folder, name, model.recorded, short, y_hat, parameters)

@@ -122,6 +122,14 @@ def test_missing_optional_dependency_names_the_extra(tmp_path, capsys, monkeypat
     assert not (tmp_path / "never").exists()
 
 
+def test_record_without_the_nwb_extra_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pynwb", None)          # as if pynwb were not installed
+    assert main(["run", "autoassociative", "--backend", "spiking", "--record",
+                 "--out", str(tmp_path / "never")]) == 2
+    assert "--record writes NWB files: pip install 'neurosim[nwb]'" in one_line_error(capsys)
+    assert not (tmp_path / "never").exists()
+
+
 def test_out_of_memory_while_running_is_one_line(tmp_path, capsys, monkeypatch):
     from neurosim import experiment
 

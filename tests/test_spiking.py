@@ -7,15 +7,21 @@ whose protocol run then reuses the build): the Hebbian matrix its recurrent syna
 Dale's law, refractoriness."""
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import replace
+import pathlib
+import re
+import shutil
 import subprocess
 import sys
+import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from neurosim.spiking import devices
+from neurosim.spiking.makefile import dependency_rules, write_if_changed
 from neurosim.circuits.key_value.rate import KeyValueMemory
 from neurosim.circuits.hopfield.spiking import HopfieldCircuit, SpikingHopfield
 from neurosim.circuits.key_value.spiking import KVCircuit, SpikingKeyValueMemory
@@ -226,6 +232,55 @@ def test_builds_use_the_precompiled_standard_headers(written, tmp_path):
                               capture_output=True, text=True, timeout=120)
     assert compiled.returncode == 0, compiled.stderr
     assert f"! {header}.gch" in compiled.stderr.splitlines()
+
+
+def last_optimisation(make_dry_run: str) -> str:
+    return re.findall(r"(?<=\s)-O\w*", make_dry_run)[-1]
+
+
+def test_makefile_has_the_compilers_dependencies_and_compiles_set_up_code_at_O0(written, tmp_path):
+    """neurosim.spiking.makefile: make.deps names for every object the headers ``g++ -MM``
+    finds (its targets without their folder; the precompiled header left out), make finds
+    nothing to do after the build, a header changed before a build rebuilds the code objects
+    that include it, and only objects.o and main.o compile at -O0.  (Checked on a copy with
+    ``make -n -o make.deps``: make remakes an included makefile even under -n.)"""
+    directory = written["build"].directory
+    text = (directory / "makefile").read_text()
+    sources, headers = (re.search(rf"^{name} = (.*)$", text, re.M).group(1).split()
+                        for name in ("SRCS", "H_SRCS"))
+    checked = [s for s in sources if "/" not in s] + [s for s in sources if "code_objects/" in s][:6]
+    compiler = subprocess.run([devices.cxx_compiler(), *devices.compiler_flags(), "-I.", "-MM",
+                               *checked], cwd=directory, capture_output=True, text=True,
+                              timeout=120)
+    assert compiler.returncode == 0, compiler.stderr
+
+    def rules(text):
+        joined = text.replace("\\\n", " ")
+        return {pathlib.Path(t).name: set(d.split()) for t, d in
+                (line.split(":", 1) for line in joined.splitlines() if ":" in line)}
+
+    ours = rules((directory / "make.deps").read_text())
+    for target, prerequisites in rules(compiler.stdout).items():
+        assert ours[target] == prerequisites, target
+    make = functools.partial(subprocess.run, capture_output=True, text=True, timeout=120)
+    assert "Nothing to be done" in make(["make", "-n"], cwd=directory).stdout
+    copy = shutil.copytree(directory, tmp_path / "copy", symlinks=True)
+    code_object = next(s for s in sources if "code_objects/" in s)
+
+    def compiled_with(source):
+        target = source.replace(".cpp", ".o")
+        return make(["make", "-n", "-o", "make.deps", "-W", source, target], cwd=copy).stdout
+
+    assert last_optimisation(compiled_with("objects.cpp")) == "-O0"
+    assert last_optimisation(compiled_with("main.cpp")) == "-O0"
+    assert last_optimisation(compiled_with(code_object)) == "-O3"
+    time.sleep(0.01)
+    (copy / "brianlib" / "common_math.h").touch()
+    write_if_changed(copy / "make.deps", dependency_rules(copy, sources),
+                     [copy / name for name in sources + headers])
+    rebuilt = make(["make", "-n"], cwd=copy).stdout
+    assert f"-o {code_object.replace('.cpp', '.o')}" in rebuilt
+    assert "-o objects.o" not in rebuilt
 
 
 SAME_SHAPE_SCRIPT = """
@@ -485,6 +540,47 @@ def test_record_from_the_cli(tmp_path):
     headline = json.loads((out / "summary.json").read_text())["headline"]
     assert headline["rate_mean_hz_hidden"] > 0 and "rates_within_limits" in headline
     assert headline["local_learning"] == 0 and headline["learning"] == "rate-coded learning"
+    check_nwb_round_trip(out / "record" / f"kv-sequential_N{D}.nwb", record, "SpikingKeyValueMemory")
+
+
+def check_nwb_round_trip(path, record, model):
+    """The run's NWB file passes nwbinspector (no CRITICAL or BEST_PRACTICE_VIOLATION message
+    but the animal-subject checks), and Neo reads every cell's spike times as the run's spike
+    monitors recorded them (the .npz beside it); traces keep their units; the circuit's
+    parameters and neurosim's version are in its metadata."""
+    import neo
+    from pynwb import NWBHDF5IO
+
+    from neurosim import __version__
+    from neurosim.spiking.nwb import inspection, populations
+
+    assert inspection(path) == []
+    segment = neo.io.NWBIO(str(path), mode="r").read_all_blocks()[0].segments[0]
+    trains = {train.name: np.asarray(train.rescale("s").magnitude) for train in segment.spiketrains}
+    cells = 0
+    for population in populations(record):
+        times, index = record[f"{population}_t"], record[f"{population}_i"]
+        for cell in range(int(record[f"{population}_cells"])):
+            np.testing.assert_array_equal(trains[f"{population}[{cell}]"],
+                                          np.sort(times[index == cell]))
+            cells += 1
+    assert len(trains) == cells and cells > 0
+    from elephant.statistics import mean_firing_rate
+
+    duration = len(record["q"]) * float(record["window_s"])
+    train = max(segment.spiketrains, key=len)
+    assert float(mean_firing_rate(train).rescale("Hz")) == pytest.approx(len(train) / duration)
+    with NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        voltage = nwb.acquisition["trace_v"]
+        assert voltage.unit == "volts"
+        np.testing.assert_allclose(voltage.data[:] * voltage.conversion,
+                                   record["trace_v_mV"].T * 1e-3)
+        assert json.loads(nwb.notes)["model"] == model
+        assert nwb.source_script == f"neurosim {__version__}"
+        kinds = list(nwb.intervals["presentations"]["kind"][:])
+        assert kinds == ["store" if q > 0 else "query" if query else "idle"
+                         for q, query in zip(record["q"], record["query"])]
 
 
 def test_hopfield_record_from_the_cli(tmp_path):
@@ -502,6 +598,7 @@ def test_hopfield_record_from_the_cli(tmp_path):
     weights = record["weights_recurrent_nS"]
     assert np.abs(weights[:, -1] - weights[:, 0]).max() > 0.01
     assert record["trace_M"].max() > 0.5
+    check_nwb_round_trip(out / "record" / f"hopfield_N{HOPFIELD_D}.nwb", record, "SpikingHopfield")
 
 
 def test_cuda_device_is_selected_where_brian2cuda_imports():

@@ -17,7 +17,9 @@
                              (:func:`shape_lock`): one compiles while none runs.
                              With GCC, the standard headers are precompiled once per
                              build folder root (:func:`precompiled_standard_headers`),
-                             which halves a build.
+                             which halves a build; the makefile skips the serial
+                             dependency scan and compiles the set-up code at -O0
+                             (:mod:`neurosim.spiking.makefile`).
 ``--device cuda``            brian2cuda's ``cuda_standalone`` with the same build
                              cache; only where brian2cuda imports *and* a GPU with
                              nvcc is present, else :func:`require_cuda` raises a one
@@ -49,6 +51,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from neurosim.errors import ParameterError
+from neurosim.spiking.makefile import lean_makefile
 
 DEVICES = ("runtime", "cpp_standalone", "cuda")
 
@@ -205,7 +208,7 @@ class BuildCache:
             objects["net"].run(shape["duration_ms"] * brian2.ms, namespace={})
             current = brian2.get_device()
             canonical_clock_order(current.main_queue)
-            with precompiled_standard_headers(device_name):
+            with precompiled_standard_headers(device_name), lean_makefile(current, device_name):
                 current.build(directory=str(directory), compile=True, run=False,
                               with_output=False)
         self.builds += 1

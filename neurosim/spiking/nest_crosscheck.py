@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from neurosim.spiking.makefile import lean_makefile
+
 
 @dataclass
 class SpikeTrains:
@@ -181,7 +183,7 @@ def run_brian2(trains: SpikeTrains, rule, weights: np.ndarray, checkpoints_ms: l
         net, plastic, post = brian2_network(trains, rule, weights)
         net.run(checkpoints_ms[-1] * b2.ms, namespace={})
         started = time.perf_counter()
-        with devices.precompiled_standard_headers("cpp_standalone"):
+        with devices.precompiled_standard_headers("cpp_standalone"), lean_makefile(b2.device, "cpp_standalone"):
             b2.device.build(directory=directory, compile=True, run=False)
         build_s = time.perf_counter() - started
         started = time.perf_counter()

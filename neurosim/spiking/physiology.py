@@ -154,13 +154,16 @@ def circuit_physiology(handles: dict, windows: Windows, stream, scored: str, cel
 
 def circuit_record(handles: dict, windows: Windows, traces: dict) -> dict:
     """Arrays of one recorded run (trial 0) in the layout of :mod:`neurosim.spiking.recording`: the
-    windows, the spikes of every population and the circuit's ``traces`` (trace_*, weights_*)."""
+    windows, the time step, the spikes and size of every population and the circuit's
+    ``traces`` (trace_*, weights_*)."""
     out = {"window_s": np.asarray(windows.window_ms * 1e-3),
            "read_s": np.asarray(windows.read_ms * 1e-3)}
     for name, monitor in handles["spikes"].items():
         t, i = spike_arrays(monitor)
-        keep = i < len(handles["groups"][name]) // handles["B"]
-        out[f"{name}_t"], out[f"{name}_i"] = t[keep], i[keep]
+        cells = len(handles["groups"][name]) // handles["B"]
+        out[f"{name}_t"], out[f"{name}_i"] = t[i < cells], i[i < cells]
+        out[f"{name}_cells"] = np.asarray(cells)
+        out["dt_s"] = np.asarray(float(monitor.clock.dt_))
     return {**out, **traces}
 
 

@@ -1,9 +1,11 @@
 """``--record``: what a physiologist checks in one store/recall episode of a spiking circuit.
 
-:func:`save_recording` writes ``NAME.npz`` (arrays a lab can load with ``numpy.load``) and
-``NAME.png``.  Array layout (every name optional but the window ones):
+:func:`save_recording` writes ``NAME.nwb`` (NWB 2, read by pynwb and Neo:
+:mod:`neurosim.spiking.nwb`), ``NAME.npz`` (the same arrays for ``numpy.load``) and ``NAME.png``.
+Array layout (every name optional but the window ones):
 
-- ``<pop>_t``, ``<pop>_i``: spike times (s) and cell indices of each population;
+- ``<pop>_t``, ``<pop>_i``, ``<pop>_cells``: spike times (s) and cell indices of each
+  population, and its number of cells; ``dt_s``: the simulation time step;
 - ``trace_t`` (s) and ``trace_<quantity>_<unit>`` (cells x samples): e.g. ``trace_v_mV``
   (soma), ``trace_v_d_mV`` (apical dendrite), ``trace_plateau`` (0/1), ``trace_M``
   (neuromodulator concentration), ``trace_rho`` (rate trace);
@@ -25,7 +27,12 @@ import numpy as np
 from neurosim.results import atomic_save_figure, atomic_write_bytes
 
 
-def save_recording(folder: str | Path, name: str, recorded: dict, stream, y_hat) -> Path:
+def save_recording(folder: str | Path, name: str, recorded: dict, stream, y_hat,
+                   parameters: dict) -> Path:
+    """Write ``name``.nwb, .npz and .png into ``folder``; ``parameters``: the circuit's, kept
+    in the NWB file's metadata."""
+    from neurosim.spiking.nwb import write_nwb
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {k: np.asarray(v) for k, v in recorded.items()}
@@ -39,7 +46,7 @@ def save_recording(folder: str | Path, name: str, recorded: dict, stream, y_hat)
     import matplotlib.pyplot as plt
 
     plt.close(figure)
-    return folder / f"{name}.npz"
+    return write_nwb(folder / f"{name}.nwb", arrays, name, parameters)   # last: marks it done
 
 
 def _trace_panels(arrays: dict) -> list[tuple[str, list[tuple[str, str]]]]:
