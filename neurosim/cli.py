@@ -18,7 +18,7 @@ from neurosim.spiking.devices import DEVICES
 from neurosim.experiment import BACKEND_CHOICES, DEFAULT_DEVICE, run_protocol
 from neurosim.errors import ParameterError
 from neurosim.protocol import get_protocol, protocol_names
-from neurosim.report import REPORT, write_report
+from neurosim.report import REPORT, headline_table, write_report
 from neurosim.suites import SUITES, run_suite
 
 
@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--out", default="results")
     reproduce.add_argument("--seed", type=int, default=0)
     reproduce.add_argument("--quiet", action="store_true")
+    reproduce.add_argument("--json", action="store_true",
+                           help="print each protocol's headline as one JSON line instead of a "
+                                "table")
     report = sub.add_parser("report", help="one self-contained HTML page from result folders")
     report.add_argument("results", metavar="RESULTS_DIR",
                         help="a result folder, or a folder holding result folders")
@@ -109,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "reproduce":
             summaries, _ = run_suite(args.suite, args.out, seed=args.seed, progress=not args.quiet)
             for name, summary in summaries.items():
-                print(f"{name}: {json.dumps(summary['headline'], default=str)}")
+                print(f"{name}: {json.dumps(summary['headline'], default=str)}" if args.json
+                      else headline_table(summary) + "\n")
             if summaries:
                 print(f"report: {Path(args.out) / REPORT}")
             return 0

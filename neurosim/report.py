@@ -57,6 +57,23 @@ def _table(header: list[str], rows: list[list]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def headline_table(summary: dict) -> str:
+    """A summary's headline as plain text for a terminal: a title line (protocol and figure),
+    then one row per headline number with the paper's value and measured - paper where the
+    summary records them (blank otherwise)."""
+    paper = summary.get("paper") or {}
+    difference = summary.get("difference_to_paper") or {}
+    header = ["quantity", "measured", "paper", "measured - paper"]
+    rows = [[key, _value(value), _value(paper.get(key)), _value(difference.get(key))]
+            for key, value in (summary.get("headline") or {}).items()]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
+    lines = ["  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                       for i, (cell, width) in enumerate(zip(row, widths))).rstrip()
+             for row in [header, ["-" * width for width in widths], *rows]]
+    figure = f" ({summary['figure']})" if summary.get("figure") else ""
+    return "\n".join([f"{summary.get('protocol', '?')}{figure}", *lines])
+
+
 def _anchor(folder: Path, root: Path) -> str:
     name = folder.relative_to(root).as_posix() if folder != root else folder.name
     return "r-" + "".join(c if c.isalnum() else "-" for c in name)

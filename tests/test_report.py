@@ -8,6 +8,7 @@ import pytest
 
 from neurosim.cli import main
 from neurosim.experiment import run_protocol
+from neurosim.report import _value as report_value
 from neurosim.suites import SUITES
 
 # every protocol of every suite, at a size that runs in about a second
@@ -104,9 +105,25 @@ def test_reproduce_skips_a_protocol_without_its_extra_and_writes_the_report(
     out, err = capsys.readouterr()
     assert err.strip() == ("neurosim: skipping protocol memoria-reference needs torch: "
                            "pip install 'neurosim[reference]'")
-    assert out.splitlines()[0].startswith("memoria-attributes: {")
-    assert out.splitlines()[-1] == f"report: {tmp_path / 'report.html'}"
+    lines = out.splitlines()
+    headline = json.loads((tmp_path / "memoria-attributes" / "summary.json").read_text())["headline"]
+    assert lines[0].startswith("memoria-attributes (") and lines[1].split() == [
+        "quantity", "measured", "paper", "measured", "-", "paper"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[3:3 + len(headline)]}
+    assert set(rows) == set(headline)
+    for key, value in headline.items():
+        assert rows[key][0] == report_value(value), key
+    assert lines[-1] == f"report: {tmp_path / 'report.html'}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["memoria-attributes", "report.html"]
     page = (tmp_path / "report.html").read_text()
     assert list(sections(page)) == ["r-memoria-attributes"]
     assert "Not run" in page and "memoria-reference needs torch" in page
+
+
+def test_reproduce_json_prints_one_line_per_protocol(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(SUITES, "memoria", [("memoria-attributes", TINY["memoria-attributes"])])
+    assert main(["reproduce", "memoria", "--out", str(tmp_path), "--quiet", "--json"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("memoria-attributes: ")
+    headline = json.loads((tmp_path / "memoria-attributes" / "summary.json").read_text())["headline"]
+    assert json.loads(first.removeprefix("memoria-attributes: ")) == headline

@@ -38,6 +38,9 @@ D = 16
 AGREEMENT_TOLERANCE = 0.12
 # The Hopfield tests' size: the --record CLI test's, so that its protocol run reuses the build.
 HOPFIELD_D = 8
+# The --record test's key-value size: the spiking notebook's (d = N = 8), whose run and recorded
+# episode have the same shapes, so the two share their builds.
+RECORD_N = 8
 
 
 def stream_of(x, y, q, query, gate):
@@ -528,19 +531,19 @@ def test_record_from_the_cli(tmp_path):
 
     out = tmp_path / "out"
     code = main(["run", "autoassociative", "--backend", "spiking", "--set", "model=kv",
-                 "--set", "gate=sequential", "--set", f"N={D}", "--set", "seeds=2",
+                 "--set", "gate=sequential", "--set", f"N={RECORD_N}", "--set", "seeds=2",
                  "--set", "T=2,4", "--out", str(out), "--record", "--quiet"])
     assert code == 0
-    record = np.load(out / "record" / f"kv-sequential_N{D}.npz")
+    record = np.load(out / "record" / f"kv-sequential_N{RECORD_N}.npz")
     for name in ("hidden_t", "input_t", "hidden_inh_t", "output_t", "trace_v_mV",
                  "trace_v_d_mV", "trace_plateau", "trace_M", "weights_keys_nS"):
         assert name in record.files, name
     assert record["trace_plateau"].max() == 1.0 and record["trace_M"].max() > 0.5
-    assert (out / "record" / f"kv-sequential_N{D}.png").exists()
+    assert (out / "record" / f"kv-sequential_N{RECORD_N}.png").exists()
     headline = json.loads((out / "summary.json").read_text())["headline"]
     assert headline["rate_mean_hz_hidden"] > 0 and "rates_within_limits" in headline
     assert headline["local_learning"] == 0 and headline["learning"] == "rate-coded learning"
-    check_nwb_round_trip(out / "record" / f"kv-sequential_N{D}.nwb", record, "SpikingKeyValueMemory")
+    check_nwb_round_trip(out / "record" / f"kv-sequential_N{RECORD_N}.nwb", record, "SpikingKeyValueMemory")
 
 
 def check_nwb_round_trip(path, record, model):
