@@ -168,6 +168,12 @@ def check_estimates(protocol: Protocol, points: list[dict], jobs: int, available
     return jobs
 
 
+def brian2_device(backends: list[str], device: str) -> str | None:
+    """The Brian2 device a run used: ``device`` where a Brian2 backend ran, else None (the rate
+    and graph backends run numpy, torch or networkx on the CPU whatever ``--device`` says)."""
+    return device if set(backends) & set(RECORDING_BACKENDS) else None
+
+
 def foreign_points(out: Path, name: str, store: ResultStore, ids: set[str],
                    values: dict, seed: int, device: str) -> str | None:
     """Why ``out`` cannot take this grid, or None. A result folder holds one
@@ -186,9 +192,10 @@ def foreign_points(out: Path, name: str, store: ResultStore, ids: set[str],
     if summary is None:
         return (f"--out {out} holds {len(extra)} point(s) that are not in this grid "
                 "(an interrupted run of another grid or protocol); choose another folder")
-    here = {**json.loads(json.dumps(values, default=str)), "seed": seed, "device": device}
-    there = {**summary.get("parameters", {}), "seed": summary.get("seed"),
-             "device": summary.get("device")}
+    here = {**json.loads(json.dumps(values, default=str)), "seed": seed}
+    there = {**summary.get("parameters", {}), "seed": summary.get("seed")}
+    if brian2_device(values["backend"], device):          # the device matters to Brian2 runs only
+        here["device"], there["device"] = device, summary.get("device")
     differ = [key for key in dict.fromkeys([*there, *here]) if there.get(key) != here.get(key)]
 
     def show(grid):
@@ -236,7 +243,8 @@ class PreparedRun:
             note(f"resuming {out}: {len(points) - len(pending)} of {len(points)} points "
                  f"already measured, {len(pending)} to run")
         task = PointTask(protocol.name, self.device, str(out / "record") if self.record else None,
-                         self.progress and len(points) == 1)
+                         self.progress and (len(pending) == 1 or self.jobs == 1)
+                         and not self.scheduler)
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(points), initial=len(points) - len(pending), desc=protocol.name,
@@ -260,7 +268,8 @@ class PreparedRun:
                    "difference_to_paper": {key: round(headline[key] - value, 4)
                                            for key, value in paper.items()},
                    "notes": protocol.notes,
-                   "parameters": self.values, "seed": seed, "device": self.device,
+                   "parameters": self.values, "seed": seed,
+                   "device": brian2_device(self.values["backend"], self.device),
                    "points": len(points), "resumed_points": len(points) - len(pending),
                    "elapsed_s": round(time.perf_counter() - started, 3), "versions": versions()}
         write_summary(out, summary)

@@ -30,3 +30,13 @@ def one_torch_thread(purpose: str):
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+def training_bar(steps: int, description: str, shown: bool, unit: str = "step"):
+    """The steps of a training loop as a tqdm bar (steps done, rate, ETA; set its postfix to
+    the loss), on its own line below the sweep's bar and removed when done; silent unless
+    ``shown`` (the engine shows it only where the point runs in this process)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(range(steps), desc=description, unit=unit, leave=False, disable=not shown,
+                position=1)

@@ -50,7 +50,8 @@ def run_point(point, seed, context):
     records = []
     for s, rng in enumerate(_kv.rngs(seed, point["seeds"])):
         network, history = train_copy_paste(point["model"], settings, rng,
-                                            log_every=point["log_every"])
+                                            log_every=point["log_every"],
+                                            progress=context.progress)
         records += [{"record": "training", "seed": s, **row} for row in history]
         accuracy = accuracy_by_length(network, point["model"], settings, rng, point["lengths"],
                                       point["trials"])

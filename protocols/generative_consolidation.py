@@ -128,12 +128,15 @@ def decoding_accuracy(features: np.ndarray, labels: np.ndarray, fit: int) -> flo
 
 
 def train_on_replays(replays: np.ndarray, held_out: np.ndarray, labels: np.ndarray,
-                     point: dict, torch_seed: int) -> tuple[list[dict], np.ndarray]:
+                     point: dict, torch_seed: int, progress: bool = False
+                     ) -> tuple[list[dict], np.ndarray]:
     """Train a VAE on replays (n, 64) in [0, 1]; per-epoch records and the final
-    reconstructions of the held-out images."""
+    reconstructions of the held-out images; ``progress``: a bar of the epochs with the
+    loss and the decoding accuracy."""
     import torch
 
     from neurosim.circuits.generative.vae import VAE, train_epoch
+    from neurosim.torch_support import training_bar
 
     torch.manual_seed(torch_seed)
     model = VAE(side=SIDE, stages=2, latent_dim=point["latent_dim"],
@@ -142,7 +145,8 @@ def train_on_replays(replays: np.ndarray, held_out: np.ndarray, labels: np.ndarr
     train = torch.tensor(replays, dtype=torch.float32).view(-1, 1, SIDE, SIDE)
     test = torch.tensor(held_out, dtype=torch.float32).view(-1, 1, SIDE, SIDE)
     records, loss = [], np.nan
-    for epoch in range(point["epochs"] + 1):
+    bar = training_bar(point["epochs"] + 1, "VAE on replays", progress, unit="epoch")
+    for epoch in bar:
         if epoch:
             loss = train_epoch(model, optimizer, train, point["batch_size"])
         latents = model.latents(test).numpy()
@@ -151,6 +155,8 @@ def train_on_replays(replays: np.ndarray, held_out: np.ndarray, labels: np.ndarr
                         "reconstruction_error": error,
                         "decoding_accuracy": decoding_accuracy(latents, labels,
                                                                point["decoder_train"])})
+        bar.set_postfix(loss=f"{loss:.2f}", decoding=f"{records[-1]['decoding_accuracy']:.3f}",
+                        refresh=False)
     return records, model.reconstruct(test).view(len(held_out), -1).numpy()
 
 
@@ -183,7 +189,7 @@ def run_point(point, seed, context):
         with torch_threads(1):
             epochs, reconstructions = train_on_replays(
                 (replays[s] + 1) / 2, held_out, held_labels, point,
-                int(torch_rng.integers(2 ** 31)))
+                int(torch_rng.integers(2 ** 31)), progress=context.progress)
         records += [{**record, "seed": s} for record in epochs]
         if s == 0:
             records += (example_records("noise", (cues[0] + 1) / 2)

@@ -97,7 +97,7 @@ def run_point(point, seed, context):
     common = dict(seeds=point["seeds"], steps=point["steps"], batch=point["batch"],
                   log_every=point["log_every"])
     if point["optimizer"] == "adam":
-        result = train_rules(task, train_rng, lr=point["lr"], **common)
+        result = train_rules(task, train_rng, lr=point["lr"], progress=context.progress, **common)
     else:
         result = evolve_rules(task, train_rng, population=point["population"], **common)
     records = [{"record": "training", **row} for row in result.history]

@@ -114,3 +114,15 @@ def test_copy_paste_fig5c_sequential_generalizes_beyond_bam(tmp_path):
     assert h["kv-sequential_accuracy_trained_lengths"] > 0.97
     assert h["bam_accuracy_trained_lengths"] > 0.97
     assert h["kv-sequential_minus_bam_beyond"] > 0.1
+
+
+def test_a_serial_run_shows_the_training_steps(tmp_path, capsys):
+    """One point run in this process: the training bar of its steps on stderr; with two
+    points in worker processes, none."""
+    tiny = {"model": "bam", "steps": "4", "log_every": "2", "trials": "2", "lengths": "2"}
+    run_protocol("copy-paste", tiny, out=tmp_path / "serial", jobs=1)
+    err = capsys.readouterr().err
+    assert "bam training:" in err and "/4 [" in err
+    run_protocol("copy-paste", {**tiny, "model": "bam,kv-sequential"}, out=tmp_path / "workers",
+                 jobs=2)
+    assert "training" not in capsys.readouterr().err

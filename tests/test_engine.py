@@ -64,6 +64,7 @@ def test_resume_skips_finished_points(tmp_path):
     pd.testing.assert_frame_equal(final, frame)          # resumed rows back in the grid's order
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["headline"] == first["headline"]
+    assert summary["device"] is None                     # no Brian2 device in a rate run
     assert (tmp_path / "figure.png").stat().st_size > 1000
 
 

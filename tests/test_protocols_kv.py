@@ -22,6 +22,7 @@ def test_autoassociative_fig2a(tmp_path):
     h, _ = run(tmp_path, "autoassociative", N=20, seeds=10, T="10,20,40",
                model="kv,tvt,hopfield")
     assert h["kv-sequential_N20_largest_T_at_0.98"] == 20       # perfect up to T = N
+    assert h["kv-sequential_N20_first_T_below_0.98"] == 40      # the grid's next T fails
     assert h["kv-sequential_N20_accuracy_T40"] < 0.95           # overwriting beyond N
     assert abs(h["tvt_N20_accuracy_T20"] - h["kv-sequential_N20_accuracy_T20"]) < 0.01
     assert h["hopfield_N20_accuracy_T20"] < h["kv-sequential_N20_accuracy_T20"] - 0.05

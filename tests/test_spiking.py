@@ -220,6 +220,12 @@ def test_noise_seed_reaches_the_binary_and_reruns_do_not_rebuild():
     assert np.any(runs[0] != runs[2])
 
 
+def test_a_build_is_announced_with_the_last_builds_time():
+    assert devices.build_notice("SpikingHopfield", None) == (
+        "neurosim: building C++ for SpikingHopfield (first time for this shape; about 30-90 s)")
+    assert devices.build_notice("SpikingHopfield", 37.6).endswith("the last build took 38 s)")
+
+
 def test_builds_use_the_precompiled_standard_headers(written, tmp_path):
     """Every C++ file of a build is compiled with ``-include`` of the standard headers, and
     GCC uses their precompiled form with the build's flags (``-H`` marks it with '!')."""
@@ -540,7 +546,9 @@ def test_record_from_the_cli(tmp_path):
         assert name in record.files, name
     assert record["trace_plateau"].max() == 1.0 and record["trace_M"].max() > 0.5
     assert (out / "record" / f"kv-sequential_N{RECORD_N}.png").exists()
-    headline = json.loads((out / "summary.json").read_text())["headline"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["device"] == "cpp_standalone"
+    headline = summary["headline"]
     assert headline["rate_mean_hz_hidden"] > 0 and "rates_within_limits" in headline
     assert headline["local_learning"] == 0 and headline["learning"] == "rate-coded learning"
     check_nwb_round_trip(out / "record" / f"kv-sequential_N{RECORD_N}.nwb", record, "SpikingKeyValueMemory")

@@ -23,7 +23,7 @@ import numpy as np
 
 from neurosim.memory.gates import make_gates
 from neurosim.memory.patterns import random_patterns
-from neurosim.torch_support import one_torch_thread
+from neurosim.torch_support import one_torch_thread, training_bar
 
 MODELS = ("kv-sequential", "kv-random", "bam")
 
@@ -126,15 +126,17 @@ def loss_and_accuracy(r, target, scored):
 
 @one_torch_thread("the copy-paste task")
 def train_copy_paste(model: str, settings: CopyPasteSettings, rng: np.random.Generator,
-                     log_every: int = 50):
+                     log_every: int = 50, progress: bool = False):
     """Adam on the BPTT gradient; returns the network and the training history
-    (one dict per logged step: mean loss and accuracy since the last log)."""
+    (one dict per logged step: mean loss and accuracy since the last log); ``progress``: a
+    bar of the steps with the logged loss."""
     import torch
 
     network = build_network(model, settings, int(rng.integers(2**31)))
     optimizer = torch.optim.Adam(network.parameters(), lr=settings.lr)
     history, window = [], []
-    for step in range(1, settings.steps + 1):
+    bar = training_bar(settings.steps, f"{model} training", progress)
+    for step in (index + 1 for index in bar):
         T = rng.integers(settings.T_min, settings.T_max + 1, size=settings.batch)
         s, target, scored, gate = batch_tensors(model, settings, rng, T)
         loss, accuracy = loss_and_accuracy(network(s, gate), target, scored)
@@ -147,6 +149,8 @@ def train_copy_paste(model: str, settings: CopyPasteSettings, rng: np.random.Gen
             losses, accuracies = zip(*window)
             history.append({"step": step, "loss": float(np.mean(losses)),
                             "accuracy": float(np.mean(accuracies))})
+            bar.set_postfix(loss=f"{history[-1]['loss']:.3f}",
+                            accuracy=f"{history[-1]['accuracy']:.3f}", refresh=False)
             window = []
     return network, history
 

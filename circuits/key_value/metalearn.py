@@ -38,7 +38,7 @@ from neurosim.memory.patterns import recall_stream
 from neurosim.memory.plasticity import ThreeFactorRule
 from neurosim.errors import ParameterError
 from neurosim.results import SUMMARY
-from neurosim.torch_support import one_torch_thread
+from neurosim.torch_support import one_torch_thread, training_bar
 
 PAPER_NAMES = {
     "a_fK": ("key", "pre_slope"), "a_gK": ("key", "post_slope"),
@@ -207,9 +207,10 @@ class History:
 @one_torch_thread("meta-learning the plasticity rules")
 def train_rules(task: BenchmarkTask, rng: np.random.Generator, *, seeds: int = 1,
                 steps: int = 500, batch: int = 16, lr: float = 0.01, log_every: int = 10,
-                initial: dict | None = None) -> TrainingResult:
+                initial: dict | None = None, progress: bool = False) -> TrainingResult:
     """Adam through storage and recall (see the module docstring); ``seeds``
-    rules train at once, each on its own ``batch`` sequences per step."""
+    rules train at once, each on its own ``batch`` sequences per step; ``progress``: a bar
+    of the steps with the mean loss."""
     import torch
 
     initial = {**INITIAL_PARAMETERS, **(initial or {})}
@@ -221,11 +222,13 @@ def train_rules(task: BenchmarkTask, rng: np.random.Generator, *, seeds: int = 1
     def values():
         return {name: value.detach().numpy().copy() for name, value in parameters.items()}
 
-    for step in range(steps + 1):
+    bar = training_bar(steps + 1, "meta-training", progress)
+    for step in bar:
         stream = task.stream(rng, seeds * batch)
         y_hat = memory_from_parameters(task.N, parameters, batch).run(stream)
         loss, accuracy = recall_loss(y_hat, stream, seeds)
         history.add(step, loss.detach().numpy(), accuracy.numpy(), values())
+        bar.set_postfix(loss=f"{float(loss.detach().mean()):.4f}", refresh=False)
         if step == steps:
             break
         optimizer.zero_grad()

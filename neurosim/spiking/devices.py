@@ -144,6 +144,7 @@ class BuildCache:
         self.by_key: dict[str, Build] = {}
         self.builds = 0
         self.notices = True
+        self.last_build_s: float | None = None
 
     @staticmethod
     def valid(build: Build) -> bool:
@@ -197,8 +198,7 @@ class BuildCache:
         with names_of_a_fresh_process():
             brian2.defaultclock.dt = shape["dt_ms"] * brian2.ms
             if self.notices:
-                print(f"neurosim: building C++ for {kind} (first time for this shape, "
-                      "about 30-90 s)", file=sys.stderr, flush=True)
+                print(build_notice(kind, self.last_build_s), file=sys.stderr, flush=True)
             objects = builder(shape)
             if device_name == "cuda":   # brian2cuda: seeded per build (the seed is in the shape)
                 brian2.seed(shape["noise_seed"])
@@ -212,8 +212,8 @@ class BuildCache:
                 current.build(directory=str(directory), compile=True, run=False,
                               with_output=False)
         self.builds += 1
-        return Build(key, device_name, directory, objects, current,
-                     time.perf_counter() - started)
+        self.last_build_s = time.perf_counter() - started
+        return Build(key, device_name, directory, objects, current, self.last_build_s)
 
     def run(self, build: Build, run_args: dict) -> None:
         """Run the compiled binary with new TimedArray/variable values, in a
@@ -239,6 +239,13 @@ class BuildCache:
 
 
 CACHE = BuildCache()
+
+
+def build_notice(kind: str, last_build_s: float | None) -> str:
+    """The line said before a cold build: what is built, and how long the process's previous
+    build took (a typical range before the first)."""
+    took = "about 30-90 s" if last_build_s is None else f"the last build took {last_build_s:.0f} s"
+    return f"neurosim: building C++ for {kind} (first time for this shape; {took})"
 
 
 def recorded_2d(net) -> list:
