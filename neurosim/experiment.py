@@ -18,8 +18,8 @@ from neurosim.spiking.nwb import require_pynwb
 from neurosim.spiking.physiology import point_columns
 from neurosim.errors import ParameterError
 from neurosim.protocol import SPIKING_NOISE_PARAMETERS, Protocol, RunContext, get_protocol
-from neurosim.results import (FIGURE, SUMMARY, ResultStore, atomic_save_figure, check_writable,
-                              point_id, write_summary)
+from neurosim.results import (FIGURE, ResultStore, atomic_save_figure, check_result_folder,
+                              check_writable, point_id, read_summary, write_summary)
 from neurosim.sweep import execute
 
 BACKEND_CHOICES = ("rate", "spiking", "brian2", "graph")
@@ -180,10 +180,7 @@ def foreign_points(out: Path, name: str, store: ResultStore, ids: set[str],
     protocol and one grid: it may resume the grid it holds, or grow into a grid
     that contains it, but never mixes in another protocol's or another grid's
     rows (their summary and figure would describe only one of them)."""
-    try:
-        summary = json.loads((out / SUMMARY).read_text())
-    except (OSError, ValueError):
-        summary = None
+    summary = read_summary(out)
     if summary and summary.get("protocol") != name:
         return f"--out {out} holds results of protocol {summary.get('protocol')}; choose another folder"
     extra = store.done - ids
@@ -298,6 +295,9 @@ def prepare_run(name: str, overrides: dict[str, str] | None = None, *,
     if missing:
         raise ParameterError(missing)
     backends = tuple(backends or protocol.backends[:1])
+    if len(set(backends)) < len(backends):
+        raise ParameterError(f"backends {', '.join(backends)}: each backend once (a compare "
+                             "needs two different realizations)")
     for backend in backends:
         if backend not in protocol.backends:
             raise ParameterError(f"protocol {name} has no {backend!r} backend; "
@@ -321,6 +321,7 @@ def prepare_run(name: str, overrides: dict[str, str] | None = None, *,
         note(f"{backend} runs the points it realizes and leaves out the others ({reason})")
     out = Path(out)
     check_writable(out)
+    check_result_folder(out)
     run = PreparedRun(protocol, values, points, out, seed, device,
                       jobs or default_jobs(backends), scheduler, record, progress)
     store = ResultStore(out)

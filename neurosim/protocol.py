@@ -207,9 +207,10 @@ class Protocol:
                 raise ParameterError(
                     f"unknown parameter {name!r} for protocol {self.name}; "
                     f"known: {', '.join(self.params)}")
-            items = [item for item in text.split(",")]
-            if any(not item.strip() for item in items):
-                raise ParameterError(f"parameter {name}: malformed value list {text!r}")
+            items = text.split(",")     # ',' makes a sweep axis, ';' a list inside one point
+            if any(not piece.strip() for item in items for piece in item.split(";")):
+                raise ParameterError(f"parameter {name}: malformed value list {text!r} "
+                                     "(an empty item between ',' or ';')")
             values[name] = [self.params[name].parse(name, item) for item in items]
         for name, items in values.items():
             for item in items:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import datetime
 import html
-import json
 import os
 from pathlib import Path
 
 from neurosim.errors import ParameterError
-from neurosim.results import FIGURE, RESULTS, SUMMARY, atomic_write_text, check_writable
+from neurosim.results import (FIGURE, RESULTS, SUMMARY, atomic_write_text, check_result_folder,
+                              check_writable, read_summary)
 
 REPORT = "report.html"
 
@@ -133,10 +133,8 @@ def render(root: str | os.PathLike, skipped: dict[str, str] | None = None) -> st
         raise ParameterError(f"report: no result folder (one holding {SUMMARY}) under {root}")
     summaries = []
     for folder in folders:
-        try:
-            summaries.append(json.loads((folder / SUMMARY).read_text()))
-        except (OSError, ValueError) as error:
-            raise ParameterError(f"report: cannot read {folder / SUMMARY} ({error})") from None
+        check_result_folder(folder)
+        summaries.append(read_summary(folder))
     contents = "".join(
         f"<li><a href='#{_anchor(folder, root)}'>{html.escape(summary.get('protocol', folder.name))}"
         f"</a> {html.escape(summary.get('figure', ''))}</li>"

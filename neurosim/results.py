@@ -14,10 +14,13 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+from neurosim.errors import ParameterError
 
 RESULTS = "results.csv"
 SUMMARY = "summary.json"
@@ -60,8 +63,6 @@ def check_writable(folder: str | os.PathLike, what: str = "--out") -> None:
     """Raise ParameterError unless ``folder`` is, or can become, a writable
     folder: not a file, below no file, and its nearest existing ancestor takes
     a new entry (probed with a temporary folder that is removed at once)."""
-    from neurosim.errors import ParameterError
-
     folder = Path(folder).absolute()
     existing = folder
     while not existing.exists():
@@ -79,6 +80,65 @@ def point_id(point: dict) -> str:
     """A stable identifier of a grid point (its parameters, canonical JSON)."""
     canonical = json.dumps(point, sort_keys=True, default=str)
     return hashlib.sha1(canonical.encode()).hexdigest()[:16]
+
+
+POINT_ID = re.compile(r"[0-9a-f]{16}")
+SUMMARY_TYPES = {"protocol": str, "figure": str, "description": str, "notes": str,
+                 "headline": dict, "parameters": dict, "paper": dict, "difference_to_paper": dict}
+
+
+def damaged(path: Path, what: str) -> ParameterError:
+    return ParameterError(f"{path}: {what}; nothing in the folder was changed "
+                          "(repair or move it, or choose another --out)")
+
+
+def read_summary(folder: str | os.PathLike) -> dict | None:
+    """``folder``'s summary.json (None where there is none), checked: a JSON object whose
+    keys of :data:`SUMMARY_TYPES` have their types; anything else is one line naming it."""
+    path = Path(folder) / SUMMARY
+    if not path.exists():
+        return None
+    if not path.is_file():
+        raise damaged(path, "is not a file")
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise damaged(path, f"is not readable JSON ({error})") from None
+    if not isinstance(summary, dict):
+        raise damaged(path, f"holds JSON of type {type(summary).__name__}, not a summary "
+                            "(a JSON object)")
+    for key, kind in SUMMARY_TYPES.items():
+        if key in summary and not isinstance(summary[key], kind):
+            raise damaged(path, f"its {key!r} has type {type(summary[key]).__name__}, "
+                                f"not {kind.__name__}")
+    return summary
+
+
+def check_result_folder(folder: str | os.PathLike) -> None:
+    """Before a resume or a report: each file of a result folder that exists is a file, its
+    results.csv parses with a valid ``point_id`` and a ``backend`` on every row, and its
+    summary.json passes :func:`read_summary`; else one line naming the file."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    for name in (RESULTS, SUMMARY, FIGURE):
+        if (folder / name).exists() and not (folder / name).is_file():
+            raise damaged(folder / name, "is not a file")
+    path = folder / RESULTS
+    if path.exists():
+        try:
+            cells = _cells(path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as error:
+            raise damaged(path, f"does not parse as CSV ({str(error).strip()})") from None
+        for column in ("point_id", "backend"):
+            if column not in cells:
+                raise damaged(path, f"has no {column!r} column")
+        bad = ~cells["point_id"].str.fullmatch(POINT_ID) | (cells["backend"] == "")
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise damaged(path, f"row {row + 2} has no valid point_id and backend "
+                                f"({cells['point_id'].iloc[row]!r}, {cells['backend'].iloc[row]!r})")
+    read_summary(folder)
 
 
 class ResultStore:

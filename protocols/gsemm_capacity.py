@@ -127,7 +127,12 @@ def _overflow(point: dict, K: int, alphas: np.ndarray) -> str | None:
 
 
 def canonical(point: dict) -> dict:
-    """Refuse precision=float32 where it could overflow (before anything runs)."""
+    """Refuse a minimum dwell above the maximum and precision=float32 where it could overflow
+    (before anything runs)."""
+    if point["min_dwell"] > point["max_dwell"]:
+        raise ParameterError(f"parameters min_dwell = {point['min_dwell']} and max_dwell = "
+                             f"{point['max_dwell']}: a visit cannot need longer than a stuck "
+                             "memory lasts (min_dwell <= max_dwell)")
     if point["precision"] == "float32":
         reason = _overflow(point, max(k_grid(point["K"])), alpha_c_grid(point["alpha_c"],
                                                                         point["alpha_s"]))

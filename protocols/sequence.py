@@ -25,11 +25,14 @@ T_DEFAULT = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 120]
 
 
 def canonical(point):
-    """A Hopfield network has no transitions to store: the Hebbian model here is
-    'bam'. Prompts are whole patterns: the occlusion parameters are unused."""
+    """A Hopfield network has no transitions to store: the Hebbian model here is 'bam', and
+    model=hopfield is refused (it ran the BAM under another name). Prompts are whole
+    patterns: the occlusion parameters are unused."""
     point = _kv.canonical({**point, "occlusion": None, "occlusion_mode": None})
     if point["model"] == "hopfield":
-        point["model"] = "bam"
+        raise ParameterError("parameter model: sequence has no hopfield model (an "
+                             "autoassociative network stores no transition); its Hebbian "
+                             "baseline is bam; choose from kv, tvt, bam")
     if point["backend"] == "spiking" and point["model"] not in ("kv", "tvt"):
         raise ParameterError("sequence on spiking: kv and tvt only (the Hebbian baseline reads "
                              "in one synchronous step)")

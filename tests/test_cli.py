@@ -65,6 +65,12 @@ def test_run_writes_tidy_results(tmp_path):
     (["run", "capacity", "--jobs", "0"], "--jobs must be >= 1 (got 0)"),
     (["run", "capacity", "--jobs", "-1"], "--jobs must be >= 1 (got -1)"),
     (["run", "capacity", "--record"], "--record needs a spiking or brian2 backend (got rate)"),
+    (["run", "sequence", "--set", "model=hopfield"], "sequence has no hopfield model"),
+    (["compare", "autoassociative", "--backends", "rate,rate"], "backends rate, rate: each backend once"),
+    (["run", "gsemm-capacity", "--set", "K=4;;8"], "parameter K: malformed value list '4;;8'"),
+    (["run", "gsemm-capacity", "--set", "K=4;8;"], "parameter K: malformed value list"),
+    (["run", "gsemm-capacity", "--set", "min_dwell=5", "--set", "max_dwell=2"],
+     "min_dwell <= max_dwell"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args, message):
     out = tmp_path / "never"
@@ -196,3 +202,63 @@ def test_list_into_a_closed_pipe_exits_quietly():
                             capture_output=True, text=True, timeout=120)
     assert result.stdout.count("\n") == 1
     assert "Traceback" not in result.stderr
+
+
+def damage(folder, name):
+    """A result folder of autoassociative with one file damaged as ``name`` says."""
+    path = {"csv junk": "results.csv", "csv row": "results.csv", "csv dir": "results.csv",
+            "summary list": "summary.json", "summary string": "summary.json",
+            "summary not json": "summary.json", "summary params": "summary.json",
+            "summary protocol": "summary.json", "summary headline": "summary.json",
+            "summary dir": "summary.json", "figure dir": "figure.png"}[name]
+    target = folder / path
+    if name.endswith("dir"):
+        target.unlink()
+        target.mkdir()
+        return
+    if name == "csv junk":
+        target.write_text("a,b\n1,2,3,4\nx\n")
+    elif name == "csv row":
+        target.write_text(target.read_text() + "zz,rate\n")
+    elif name == "summary not json":
+        target.write_text("{nope")
+    elif name in ("summary list", "summary string"):
+        target.write_text("[1, 2]" if name == "summary list" else '"x"')
+    else:
+        summary = json.loads(target.read_text())
+        key = name.split()[1].replace("params", "parameters")
+        summary[key] = 5 if key != "headline" else [1]
+        target.write_text(json.dumps(summary))
+
+
+DAMAGES = ["csv junk", "csv row", "csv dir", "summary list", "summary string", "summary not json",
+           "summary params", "summary protocol", "summary headline", "summary dir", "figure dir"]
+
+
+@pytest.fixture(scope="module")
+def measured_folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("measured") / "auto"
+    assert main(["run", "autoassociative", "--set", "N=8", "--set", "T=2", "--set", "seeds=1",
+                 "--out", str(folder), "--quiet"]) == 0
+    return folder
+
+
+@pytest.mark.parametrize("name", DAMAGES)
+def test_a_damaged_result_folder_is_one_line_and_left_as_it_was(measured_folder, tmp_path,
+                                                                 capsys, name):
+    """Resume and report on a folder with one damaged file: one line naming the file, exit 2,
+    every file unchanged."""
+    import shutil
+
+    folder = shutil.copytree(measured_folder, tmp_path / "auto")
+    damage(folder, name)
+    before = {p.name: (p.read_bytes() if p.is_file() else None) for p in folder.iterdir()}
+    capsys.readouterr()
+    assert main(["run", "autoassociative", "--set", "N=8", "--set", "T=2", "--set", "seeds=1",
+                 "--out", str(folder), "--quiet"]) == 2
+    first = one_line_error(capsys)
+    assert main(["report", str(folder)]) == 2
+    assert one_line_error(capsys) == first
+    damaged_file = {"csv": "results.csv", "summary": "summary.json", "figure": "figure.png"}
+    assert f"{damaged_file[name.split()[0]]}:" in first and "nothing in the folder was changed" in first
+    assert {p.name: (p.read_bytes() if p.is_file() else None) for p in folder.iterdir()} == before
