@@ -15,9 +15,10 @@ import sys
 from pathlib import Path
 
 from neurosim.spiking.devices import DEVICES
-from neurosim.experiment import BACKEND_CHOICES, DEFAULT_DEVICE, run_protocol
+from neurosim.experiment import BACKEND_CHOICES, DEFAULT_DEVICE, describe, prepare_run
 from neurosim.errors import ParameterError
 from neurosim.protocol import get_protocol, protocol_names
+from neurosim.results import ResultStore
 from neurosim.report import REPORT, headline_table, write_report
 from neurosim.suites import SUITES, run_suite
 
@@ -51,6 +52,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", action="store_true",
                         help="also save spike rasters / state traces of one episode")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="check everything (parameters, result folder, memory and time "
+                             "estimates), print the grid, run nothing")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -123,11 +127,19 @@ def main(argv: list[str] | None = None) -> int:
             backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
             if len(backends) < 2:
                 raise ParameterError("--backends needs at least two backends")
-        summary = run_protocol(args.protocol, _parse_sets(args.set), backends=backends,
-                               out=args.out or f"results/{args.protocol}", seed=args.seed,
-                               jobs=args.jobs, scheduler=args.scheduler, device=args.device,
-                               record=args.record, progress=not args.quiet)
-        print(json.dumps(summary["headline"], indent=2, default=str))
+        run = prepare_run(args.protocol, _parse_sets(args.set), backends=backends,
+                          out=args.out or f"results/{args.protocol}", seed=args.seed,
+                          jobs=args.jobs, scheduler=args.scheduler, device=args.device,
+                          record=args.record, progress=not args.quiet)
+        if args.dry_run:
+            done = ResultStore(run.out).done
+            measured = sum(run.resume_key(point) in done for point in run.points)
+            print(f"{run.protocol.name}: {len(run.points)} point(s) into {run.out} ({measured} "
+                  "measured already), valid; nothing run (--dry-run)")
+            for point in run.points:
+                print(f"  {describe(point)}")
+            return 0
+        print(json.dumps(run.execute()["headline"], indent=2, default=str))
         return 0
     except (ParameterError, ValueError) as error:
         print(f"neurosim: error: {error}", file=sys.stderr)
