@@ -65,8 +65,11 @@ def check_writable(folder: str | os.PathLike, what: str = "--out") -> None:
     a new entry (probed with a temporary folder that is removed at once)."""
     folder = Path(folder).absolute()
     existing = folder
-    while not existing.exists():
-        existing = existing.parent
+    try:
+        while not existing.exists():
+            existing = existing.parent
+    except OSError as error:                          # e.g. a name longer than the file system takes
+        raise ParameterError(f"{what} {folder}: {error.strerror or error}") from None
     if not existing.is_dir():
         raise ParameterError(f"{what} {folder}: {existing} is a file, not a folder")
     try:

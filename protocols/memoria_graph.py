@@ -23,7 +23,7 @@ import numpy as np
 
 from neurosim.circuits.memoria import MemoriaCircuit, random_stream, recurring_stream
 from neurosim.protocol import Param, Protocol, non_negative, positive, probability
-from neurosim.protocols.memoria_attributes import demo_params, size_params
+from neurosim.protocols.memoria_attributes import demo_params, graph_estimate, size_params
 
 LANES = {"working": 0, "short-term": 1, "long-term": 2}
 
@@ -181,7 +181,7 @@ PROTOCOL = Protocol(
         **size_params(depth=4, initial_lifespan=5.0),
     },
     run_point=run_point, summarize=summarize, plot=plot, backends=("graph",),
-    figure="App. G, Fig. 9-10", metric="paired_weight",
+    estimate=graph_estimate, figure="App. G, Fig. 9-10", metric="paired_weight",
     notes="Fig. 9-10 of the paper are drawings of the engram graph without numbers: their "
           "claims are that old engrams fade while useful ones stay, that strong edges join "
           "engrams made close in time, and that engrams of the same data seen twice link more "

@@ -66,6 +66,8 @@ def test_run_writes_tidy_results(tmp_path):
     (["run", "capacity", "--jobs", "-1"], "--jobs must be >= 1 (got -1)"),
     (["run", "capacity", "--record"], "--record needs a spiking or brian2 backend (got rate)"),
     (["run", "sequence", "--set", "model=hopfield"], "sequence has no hopfield model"),
+    (["run", "memoria-attributes", "--set", "n_wm=100000"], "of memory (estimate), more than"),
+    (["run", "memoria-graph", "--set", "n_wm=100000"], "of memory (estimate), more than"),
     (["compare", "autoassociative", "--backends", "rate,rate"], "backends rate, rate: each backend once"),
     (["run", "gsemm-capacity", "--set", "K=4;;8"], "parameter K: malformed value list '4;;8'"),
     (["run", "gsemm-capacity", "--set", "K=4;8;"], "parameter K: malformed value list"),
@@ -79,6 +81,12 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, args,
     assert err.startswith("neurosim: error:") and message in err
     assert "\n" not in err and "Traceback" not in err
     assert not out.exists()
+
+
+def test_an_out_name_longer_than_the_file_system_takes_is_one_line(tmp_path, capsys):
+    assert main(["run", "autoassociative", "--out", str(tmp_path / ("x" * 300))]) == 2
+    assert "File name too long" in one_line_error(capsys)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_reproduce_suite_rejects_unknown_suite():
