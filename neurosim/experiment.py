@@ -92,8 +92,11 @@ def _one_sided(frame: pd.DataFrame, column: str) -> bool:
 
 
 def note(message: str) -> None:
-    """One line of information for the user, on stderr (results go to stdout)."""
-    print(f"neurosim: {message}", file=sys.stderr, flush=True)
+    """One line of information for the user, on stderr (results go to stdout), on a line of
+    its own above any progress bar (tqdm.write clears the bars and draws them again)."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(f"neurosim: {message}", file=sys.stderr)
 
 
 def available_memory() -> float:
@@ -244,15 +247,16 @@ class PreparedRun:
                          and not self.scheduler)
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(points), initial=len(points) - len(pending), desc=protocol.name,
-                   unit="point", disable=not self.progress or not pending, leave=False)
-        for point, records in execute(task, pending, seed, jobs=self.jobs,
-                                      scheduler=self.scheduler,
-                                      shared=protocol.shared_streams + SPIKING_NOISE_PARAMETERS):
-            store.add(point, [{**record, "root_seed": seed} for record in records],
-                      self.resume_key(point))
-            bar.update()
-        bar.close()
+        with tqdm(total=len(points), initial=len(points) - len(pending), desc=protocol.name,
+                  unit="point", disable=not self.progress or not pending, leave=False) as bar:
+            # closed (and cleared) on an error too, so the error line starts a clean line
+            for point, records in execute(task, pending, seed, jobs=self.jobs,
+                                          scheduler=self.scheduler,
+                                          shared=protocol.shared_streams
+                                          + SPIKING_NOISE_PARAMETERS):
+                store.add(point, [{**record, "root_seed": seed} for record in records],
+                          self.resume_key(point))
+                bar.update()
         store.reorder([self.resume_key(p) for p in points])
         frame = store.frame
         headline = protocol.summarize(frame, self.values)

@@ -270,3 +270,18 @@ def test_a_damaged_result_folder_is_one_line_and_left_as_it_was(measured_folder,
     damaged_file = {"csv": "results.csv", "summary": "summary.json", "figure": "figure.png"}
     assert f"{damaged_file[name.split()[0]]}:" in first and "nothing in the folder was changed" in first
     assert {p.name: (p.read_bytes() if p.is_file() else None) for p in folder.iterdir()} == before
+
+
+def test_an_error_during_a_run_starts_a_line_of_its_own(tmp_path, capsys, monkeypatch):
+    """The sweep's bar is cleared before the error line, so the line starts at column 0."""
+    from neurosim import experiment
+    from neurosim.errors import ParameterError
+
+    def failing(*args, **kwargs):
+        yield from ()
+        raise ParameterError("a point failed")
+
+    monkeypatch.setattr(experiment, "execute", failing)
+    assert main(["run", "autoassociative", "--set", "N=8", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.rstrip("\n").split("\n")[-1].split("\r")[-1] == "neurosim: error: a point failed"
