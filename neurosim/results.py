@@ -96,8 +96,9 @@ def damaged(path: Path, what: str) -> ParameterError:
 
 
 def read_summary(folder: str | os.PathLike) -> dict | None:
-    """``folder``'s summary.json (None where there is none), checked: a JSON object whose
-    keys of :data:`SUMMARY_TYPES` have their types; anything else is one line naming it."""
+    """``folder``'s summary.json (None where there is none), checked: a JSON object naming
+    its protocol, whose keys of :data:`SUMMARY_TYPES` have their types; anything else is one
+    line naming it."""
     path = Path(folder) / SUMMARY
     if not path.exists():
         return None
@@ -110,6 +111,8 @@ def read_summary(folder: str | os.PathLike) -> dict | None:
     if not isinstance(summary, dict):
         raise damaged(path, f"holds JSON of type {type(summary).__name__}, not a summary "
                             "(a JSON object)")
+    if "protocol" not in summary:
+        raise damaged(path, "names no protocol")
     for key, kind in SUMMARY_TYPES.items():
         if key in summary and not isinstance(summary[key], kind):
             raise damaged(path, f"its {key!r} has type {type(summary[key]).__name__}, "
