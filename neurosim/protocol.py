@@ -70,7 +70,10 @@ class Param:
             raise ParameterError(
                 f"parameter {name}: {value!r} is not one of {', '.join(map(str, self.choices))}")
         if self.check is not None:
-            message = self.check(value)
+            try:
+                message = self.check(value)
+            except (TypeError, ValueError) as error:      # a check that could not read the value
+                message = f"cannot read it ({error})"
             if message:
                 raise ParameterError(f"parameter {name}: {message} (got {value})")
 

@@ -40,7 +40,7 @@ def probability_or_fraction_of_N(value: str) -> str | None:
 def dimension(value: str) -> str | None:
     if value == "N":
         return None
-    return None if value.isdigit() and int(value) > 0 else "must be a positive integer or N"
+    return None if value.isdecimal() and int(value) > 0 else "must be a positive integer or N"
 
 
 def common_params(**defaults) -> dict[str, Param]:

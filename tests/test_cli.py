@@ -48,6 +48,7 @@ def test_run_writes_tidy_results(tmp_path):
     (["run", "autoassociative", "--set", "occlusion=-0.1"], "parameter occlusion: must lie in [0, 1)"),
     (["run", "capacity", "--set", "N=abc"], "parameter N: cannot read 'abc' as int"),
     (["run", "capacity", "--set", "N=4,,8"], "malformed value list"),
+    (["run", "autoassociative", "--set", "d=\u00b2"], "parameter d: must be a positive integer or N"),
     (["run", "capacity", "--set", "N"], "--set expects NAME=V1,V2"),
     (["run", "capacity", "--set", "gate=diagonal"], "parameter gate: 'diagonal' is not one of"),
     (["run", "scaffold-degradation", "--backend", "spiking"], "has no 'spiking' backend"),
